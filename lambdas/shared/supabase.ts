@@ -1,0 +1,37 @@
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import type { ExportOpsConfig } from './config';
+
+/** How long one HTTP call to Supabase may take before it counts as a (retryable) timeout. */
+export const SUPABASE_REQUEST_TIMEOUT_MS = 30_000;
+/** Secrets Manager reads are cached this long, so warm invocations make no extra call. */
+const SECRET_MAX_AGE_SECONDS = 300;
+
+/**
+ * The service-role key: from SUPABASE_SERVICE_ROLE_KEY locally, from Secrets Manager (through
+ * Powertools Parameters, cached) in Lambda. Never logged.
+ */
+export async function resolveServiceRoleKey(config: ExportOpsConfig, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (config.serviceRoleKeySource.kind === 'env') return env.SUPABASE_SERVICE_ROLE_KEY as string;
+  const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
+  const value = await getSecret(config.serviceRoleKeySource.secretId, { maxAge: SECRET_MAX_AGE_SECONDS });
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new Error(`secret ${config.serviceRoleKeySource.secretId} is empty: put the Supabase service-role key in it`);
+  }
+  return value.trim();
+}
+
+/**
+ * A supabase-js client for server-side jobs: no session, no realtime, every request bounded
+ * by a timeout (supabase-js has none of its own).
+ *
+ * @example
+ * const supabase = createServiceClient(config.supabaseUrl, await resolveServiceRoleKey(config));
+ */
+export function createServiceClient(url: string, serviceRoleKey: string, timeoutMs = SUPABASE_REQUEST_TIMEOUT_MS): SupabaseClient {
+  return createClient(url, serviceRoleKey, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    global: {
+      fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
+    },
+  });
+}

@@ -1,0 +1,246 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface ScheduledJobProps {
+  /** Job name: the `Job` metric dimension and the Powertools service name, e.g. `file-cleanup`. */
+  readonly jobName: string;
+  /** Path of the TypeScript handler file (it exports `handler`). */
+  readonly entry: string;
+  /** When the job runs. */
+  readonly schedule: scheduler.ScheduleExpression;
+  /**
+   * Description of the function and the schedule.
+   * @default - the job name
+   */
+  readonly description?: string;
+  /**
+   * Function memory in MB; CPU grows with it (one full vCPU at 1769 MB).
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Function timeout.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Environment variables besides the Powertools and source map ones this construct sets.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * CloudWatch namespace of the job's EMF metrics.
+   * @default 'ExportOps'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * How often Scheduler retries delivering an invocation Lambda refused (throttling, service errors).
+   * @default 3
+   */
+  readonly scheduleRetryAttempts?: number;
+  /**
+   * How long Scheduler keeps trying to deliver one invocation.
+   * @default Duration.hours(1)
+   */
+  readonly scheduleMaxEventAge?: Duration;
+  /**
+   * How often Lambda retries an invocation whose handler threw (0-2).
+   * Safe because every job claims its work in the database and is idempotent.
+   * @default 2
+   */
+  readonly asyncRetryAttempts?: number;
+  /**
+   * How long Lambda keeps an accepted invocation queued before dropping it to the failure destination.
+   * @default Duration.hours(1)
+   */
+  readonly asyncMaxEventAge?: Duration;
+  /**
+   * Reserved concurrency. Only a cost cap: new accounts cannot reserve any, and the
+   * handlers' database claims are what prevents two runs from doing the same work.
+   * @default - unreserved
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * Whether the schedule is enabled.
+   * @default true
+   */
+  readonly enabled?: boolean;
+}
+
+/**
+ * One scheduled job: a Node.js 24 ARM64 function with its own log group, an EventBridge
+ * Scheduler schedule passing `{"scheduledTime": ...}`, a DLQ for undeliverable invocations
+ * and a failure destination for invocations whose handler failed.
+ */
+export class ScheduledJob extends Construct {
+  public readonly jobName: string;
+  public readonly function: lambda.IFunction;
+  public readonly role: iam.IRole;
+  public readonly logGroup: logs.ILogGroup;
+  public readonly schedule: scheduler.ISchedule;
+  /** Invocations Scheduler could not deliver. */
+  public readonly deadLetterQueue: sqs.IQueue;
+  /** Invocations the function failed after Lambda's own retries (with the error). */
+  public readonly failureQueue: sqs.IQueue;
+  private readonly metricsNamespace: string;
+
+  constructor(scope: Construct, id: string, props: ScheduledJobProps) {
+    super(scope, id);
+    this.jobName = props.jobName;
+    this.metricsNamespace = props.metricsNamespace ?? 'ExportOps';
+
+    // Standard class: EMF metrics are not extracted from Infrequent Access log groups.
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      logGroupClass: logs.LogGroupClass.STANDARD,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.deadLetterQueue = sinkQueue(this, 'DeadLetterQueue', 'Scheduler delivery DLQ');
+    this.failureQueue = sinkQueue(this, 'FailureQueue', 'Lambda on-failure destination');
+
+    // Own role: log writing scoped to this log group instead of AWSLambdaBasicExecutionRole.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `export-ops ${props.jobName} function`,
+    });
+    this.logGroup.grantWrite(role);
+    this.role = role;
+
+    const fn = new NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description ?? props.jobName,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.minutes(5),
+      role,
+      logGroup: this.logGroup,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      onFailure: new SqsDestination(this.failureQueue),
+      retryAttempts: props.asyncRetryAttempts ?? 2,
+      maxEventAge: props.asyncMaxEventAge ?? Duration.hours(1),
+      environment: {
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: props.jobName,
+        POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
+        // sourceMap alone does not make Node use the maps for stack traces.
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundle the AWS SDK too: lib-storage is not guaranteed in the runtime, and the
+        // versions we test are the versions we ship.
+        externalModules: [],
+      },
+    });
+    this.function = fn;
+
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      schedule: props.schedule,
+      description: props.description ?? props.jobName,
+      enabled: props.enabled ?? true,
+      target: new LambdaInvoke(fn, {
+        input: scheduler.ScheduleTargetInput.fromObject({ scheduledTime: scheduler.ContextAttribute.scheduledTime }),
+        retryAttempts: props.scheduleRetryAttempts ?? 3,
+        maxEventAge: props.scheduleMaxEventAge ?? Duration.hours(1),
+        deadLetterQueue: this.deadLetterQueue,
+      }),
+    });
+
+    // The failure destination supersedes the legacy DLQ; configuring both would duplicate messages.
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: 'Failed async invocations go to the SQS on-failure destination, which also records the error; a second, legacy DLQ would duplicate every message.',
+    });
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaTracing',
+      reason: 'The jobs are not instrumented with a tracer; an active trace would only repeat the Duration and Errors metrics, and would need xray:PutTraceSegments on Resource::*.',
+    });
+    // Lambda's grantInvoke covers the function and its versions (`<arn>:*`).
+    Validations.of(this.schedule).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalIdPath(fn)}.Arn>:*]`,
+      reason: 'Scheduler target role generated by LambdaInvoke: invoke permission on this one function and its versions/aliases only.',
+    });
+  }
+
+  /** The delivery DLQ and the failure destination. */
+  public get deadLetterQueues(): sqs.IQueue[] {
+    return [this.deadLetterQueue, this.failureQueue];
+  }
+
+  /** A job metric from the EMF output: namespace plus `Job=<jobName>`. */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.metricsNamespace,
+      metricName,
+      dimensionsMap: { Job: this.jobName },
+      ...props,
+    });
+  }
+
+  /** Errors thrown by the function (Lambda's metric). */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.function.metricErrors(props);
+  }
+
+  /** Messages waiting in the delivery DLQ and the failure destination. */
+  public metricUndelivered(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return sumOfVisible(this.deadLetterQueues, props);
+  }
+}
+
+/** A terminal queue: nothing consumes it, an alarm fires when it holds anything. */
+export function sinkQueue(scope: Construct, id: string, purpose: string): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: `${purpose}: this queue is itself the dead-letter sink; it has no consumer to fail, and an alarm watches its depth.`,
+  });
+  Validations.of(queue).acknowledge({
+    id: 'Serverless-SQSRedrivePolicy',
+    reason: `${purpose}: a redrive policy on a dead-letter sink would only move messages to another unconsumed queue.`,
+  });
+  return queue;
+}
+
+/** Sum of the visible messages of several queues, as one metric. */
+export function sumOfVisible(queues: sqs.IQueue[], props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+  const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+  queues.forEach((q, i) => {
+    usingMetrics[`q${i}`] = q.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
+  });
+  return new cloudwatch.MathExpression({
+    expression: Object.keys(usingMetrics).map((k) => `FILL(${k}, 0)`).join(' + '),
+    usingMetrics,
+    period: props?.period ?? Duration.minutes(5),
+    label: props?.label ?? 'Messages waiting',
+  });
+}
+
+/** The logical id cdk-nag prints for a resource's `Fn::GetAtt`. */
+function logicalIdPath(fn: lambda.Function): string {
+  const cfn = fn.node.defaultChild as lambda.CfnFunction;
+  return cfn.stack.resolve(cfn.logicalId);
+}
