@@ -241,7 +241,7 @@ async function readUpload(req: ApiRequest): Promise<{ content: Buffer; mimetype:
   const type = String(req.headers['content-type'] ?? 'application/octet-stream');
   const cacheControl = String(req.headers['cache-control'] ?? 'max-age=3600');
   if (!type.startsWith('multipart/form-data')) return { content: req.body, mimetype: type, cacheControl };
-  const form = await new Request('http://local/', { method: 'POST', headers: { 'content-type': type }, body: req.body }).formData();
+  const form = await new Request('http://local/', { method: 'POST', headers: { 'content-type': type }, body: new Uint8Array(req.body) }).formData();
   const file = [...form.values()].find((v): v is File => typeof v !== 'string');
   if (!file) throw storageError(400, 'InvalidRequest', 'No file in the form data');
   const cacheField = form.get('cacheControl');

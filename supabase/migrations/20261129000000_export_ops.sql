@@ -231,5 +231,36 @@ begin
 end
 $$;
 
--- Nothing in export_ops is for the API roles: functions default to EXECUTE for PUBLIC.
-revoke execute on all functions in schema export_ops from public, anon, authenticated;
+-- 3. Run records, shared by every job.
+create or replace function public.export_ops_start_run(
+  p_job text, p_scheduled_time timestamptz default null, p_dry_run boolean default false
+) returns uuid
+language sql set search_path = '' as $$
+  insert into export_ops.runs (job, scheduled_time, dry_run) values (p_job, p_scheduled_time, p_dry_run) returning id;
+$$;
+
+create or replace function public.export_ops_finish_run(
+  p_run_id uuid, p_status text, p_result jsonb default null, p_error text default null
+) returns void
+language sql set search_path = '' as $$
+  update export_ops.runs set finished_at = now(), status = p_status, result = p_result, error = p_error where id = p_run_id;
+$$;
+
+-- Every public.export_ops_* function is for service_role only. Supabase's default privileges
+-- grant new functions in public to anon and authenticated, so revoke explicitly. Each later
+-- migration calls this again after creating its functions.
+create or replace function export_ops.restrict_functions_to_service_role() returns void
+language plpgsql set search_path = '' as $$
+declare
+  fn regprocedure;
+begin
+  for fn in
+    select p.oid::regprocedure from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+     where (n.nspname = 'public' and p.proname like 'export\_ops\_%') or n.nspname = 'export_ops'
+  loop
+    execute format('revoke all on function %s from public, anon, authenticated', fn);
+    execute format('grant execute on function %s to service_role', fn);
+  end loop;
+end
+$$;
+select export_ops.restrict_functions_to_service_role();

@@ -1,0 +1,47 @@
+/**
+ * `export-ops` command line. Each command lives in its own module, loaded only when called.
+ *
+ *   export-ops local [--port N] [--database-url URL] [--jwt-secret S] [--storage-dir DIR] [--seed N]
+ *   export-ops start [--database-url URL] [--count N]
+ *   export-ops run file-cleanup|log-cleanup|metrics [options]   (see `export-ops run --help`)
+ *   export-ops restore --from <s3 prefix or manifest key> [--dry-run]
+ *   export-ops bench [--quick]
+ */
+const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
+  local: () => import('./local'),
+  start: () => import('./start'),
+  run: () => import('./run'),
+  restore: () => import('./restore'),
+  bench: () => import('../bench/main'),
+};
+
+const USAGE = `usage: export-ops <command> [options]
+
+commands:
+  local     run the local Supabase + S3 stack in the foreground and print its variables
+  start     boot the embedded stack, seed it, run every job once and print the results
+  run       run one job: file-cleanup, log-cleanup or metrics
+  restore   put archived export logs back from S3
+  bench     print speed and memory figures of each job on the local stack
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const load = name ? COMMANDS[name] : undefined;
+  if (!load) {
+    process.stderr.write(name && name !== '--help' && name !== '-h' ? `unknown command "${name}"\n\n${USAGE}` : USAGE);
+    return name && name !== '--help' && name !== '-h' ? 2 : 0;
+  }
+  const command = await load();
+  return command.main(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`export-ops: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,50 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createJobDeps, type JobDefinition, type JobResult, parseJobInput, runJob } from '../lambdas/shared/job';
+
+type Flags = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | undefined>;
+
+interface CliJob {
+  usage: string;
+  flags: Flags;
+  /** Turns flags into the same input object the Lambda receives (then checked by the job's schema). */
+  toInput(values: Values): Record<string, unknown>;
+  load(): Promise<JobDefinition<unknown, JobResult>>;
+}
+
+const optionalNumber = (value: unknown) => (value === undefined ? undefined : Number(value));
+
+/** One entry per job; each maps its flags onto the job's input schema. */
+const JOBS: Record<string, CliJob> = {
+  'file-cleanup': {
+    usage: 'export-ops run file-cleanup [--dry-run] [--now ISO] [--max-files N] [--json]',
+    flags: { 'dry-run': { type: 'boolean' }, now: { type: 'string' }, 'max-files': { type: 'string' } },
+    toInput: (v) => ({ dryRun: v['dry-run'], scheduledTime: v.now, maxFiles: optionalNumber(v['max-files']) }),
+    load: async () => (await import('../lambdas/file-cleanup/job')).fileCleanupJob as JobDefinition<unknown, JobResult>,
+  },
+};
+
+const USAGE = `usage:\n${Object.values(JOBS).map((j) => `  ${j.usage}`).join('\n')}\n`;
+
+/** Drops unset flags so the job's schema sees only what was given. */
+const defined = (input: Record<string, unknown>) => Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const job = name ? JOBS[name] : undefined;
+  if (!job) {
+    process.stderr.write(name && name !== '--help' ? `unknown job "${name}"\n${USAGE}` : USAGE);
+    return name && name !== '--help' ? 2 : 0;
+  }
+  const { values } = parseArgs({ args: rest, options: { ...job.flags, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(`usage: ${job.usage}\n`);
+    return 0;
+  }
+  const def = await job.load();
+  const input = parseJobInput(def, defined(job.toInput(values)));
+  const deps = await createJobDeps(def.name);
+  const result = await runJob(def, deps, input);
+  process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
+  return 0;
+}

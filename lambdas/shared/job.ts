@@ -1,0 +1,143 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { z } from 'zod';
+import { loadConfig, type ExportOpsConfig } from './config';
+import { createJobLogger, createJobMetrics, type JobName } from './observability';
+import { createS3Client } from './s3';
+import { createServiceClient, resolveServiceRoleKey } from './supabase';
+
+/** The ports a job runs over; the handler, the CLI and the tests all build the same ones. */
+export interface JobDeps {
+  config: ExportOpsConfig;
+  supabase: SupabaseClient;
+  s3: S3Client;
+  logger: Logger;
+  metrics: Metrics;
+  /** Milliseconds before the job must stop taking new work (Lambda's remaining time, less a margin). */
+  remainingMs(): number;
+}
+
+/** Fields every job result carries (the seed's names). */
+export interface JobResult {
+  duration_ms: number;
+  timestamp: string;
+  dry_run?: boolean;
+  /** True when the time budget ran out with work left: run again to continue. */
+  more?: boolean;
+}
+
+/** What every job accepts: the schedule's `scheduledTime`, which is the job's "now". */
+export const scheduledInput = z.object({
+  scheduledTime: z.iso.datetime({ offset: true, error: 'scheduledTime must be an ISO 8601 date-time' }).optional(),
+});
+
+export interface JobDefinition<Input, Result extends JobResult> {
+  name: JobName;
+  /** Strict schema of the event: unknown fields and wrong types are refused before any work. */
+  input: z.ZodType<Input>;
+  /** The job's logic. `runId` is the audit record's id. */
+  run(deps: JobDeps, input: Input, runId: string): Promise<Omit<Result, 'duration_ms' | 'timestamp'>>;
+  /** Adds the job's own EMF metrics for a finished run. */
+  recordMetrics(metrics: Metrics, result: Result): void;
+  /** Metric that counts a run that threw (what the failure alarm watches). */
+  failureMetric: string;
+  /** Whether this input is a dry run (recorded on the run). */
+  isDryRun(input: Input): boolean;
+  /** The run's "now", for the audit record. */
+  scheduledTime(input: Input): Date;
+}
+
+/** Time kept back from Lambda's deadline to release claims and write the run record. */
+export const DEADLINE_MARGIN_MS = 30_000;
+
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+/** Checks a job's input, naming every bad field; nothing runs on a refusal. */
+export function parseJobInput<Input>(def: JobDefinition<Input, JobResult>, event: unknown): Input {
+  const parsed = def.input.safeParse(event ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+    throw new InputError(`invalid ${def.name} input: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Builds the job's ports from the environment: configuration (checked), the service-role key
+ * (env or Secrets Manager), supabase-js, S3, Logger and Metrics.
+ *
+ * @example
+ * const deps = await createJobDeps('file-cleanup');
+ */
+export async function createJobDeps(
+  job: JobName,
+  options: { env?: NodeJS.ProcessEnv; remainingMs?: () => number } = {},
+): Promise<JobDeps> {
+  const env = options.env ?? process.env;
+  const config = loadConfig(env);
+  const key = await resolveServiceRoleKey(config, env);
+  return {
+    config,
+    supabase: createServiceClient(config.supabaseUrl, key),
+    s3: createS3Client(env),
+    logger: createJobLogger(job),
+    metrics: createJobMetrics(job, config.metricsNamespace),
+    remainingMs: options.remainingMs ?? (() => Number.POSITIVE_INFINITY),
+  };
+}
+
+/** Unwraps a supabase-js answer, turning `{ error }` into a thrown Error with the call named. */
+export function must<T>(what: string, answer: { data: T | null; error: { message: string; code?: string } | null }): T {
+  if (answer.error) {
+    const error = new Error(`${what} failed: ${answer.error.message}`);
+    Object.assign(error, { code: answer.error.code });
+    throw error;
+  }
+  return answer.data as T;
+}
+
+/**
+ * Runs a job once with its audit record, one structured result line and its EMF metrics.
+ * The same function serves the Lambda handler, the CLI and the tests.
+ *
+ * @example
+ * const result = await runJob(fileCleanupJob, deps, { dryRun: true });
+ */
+export async function runJob<Input, Result extends JobResult>(
+  def: JobDefinition<Input, Result>,
+  deps: JobDeps,
+  input: Input,
+): Promise<Result> {
+  const started = Date.now();
+  const dryRun = def.isDryRun(input);
+  const runId = must<string>('export_ops_start_run', await deps.supabase.rpc('export_ops_start_run', {
+    p_job: def.name,
+    p_scheduled_time: def.scheduledTime(input).toISOString(),
+    p_dry_run: dryRun,
+  }));
+  try {
+    const partial = await def.run(deps, input, runId);
+    const result = { ...partial, duration_ms: Date.now() - started, timestamp: new Date().toISOString() } as Result;
+    const status = result.more ? 'partial' : 'succeeded';
+    must('export_ops_finish_run', await deps.supabase.rpc('export_ops_finish_run', { p_run_id: runId, p_status: status, p_result: result }));
+    deps.logger.info(`${def.name} finished`, { run_id: runId, result });
+    if (!dryRun) def.recordMetrics(deps.metrics, result);
+    deps.metrics.addMetric('JobDurationMs', MetricUnit.Milliseconds, result.duration_ms);
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    deps.logger.error(`${def.name} failed`, { run_id: runId, error: message });
+    deps.metrics.addMetric(def.failureMetric, MetricUnit.Count, 1);
+    await deps.supabase.rpc('export_ops_finish_run', { p_run_id: runId, p_status: 'failed', p_error: message });
+    throw error;
+  } finally {
+    deps.metrics.publishStoredMetrics();
+  }
+}
