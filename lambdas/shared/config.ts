@@ -4,14 +4,17 @@ import { z } from 'zod';
  * All of export-ops' configuration, read from the environment in this one place.
  * Bad values fail at start-up with every problem named by its variable.
  */
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const nonNegative = (fallback: number) => z.coerce.number().min(0).default(fallback);
+const positiveInt = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive('must be greater than 0').default(fallback);
+const nonNegative = (fallback: number) =>
+  z.coerce.number({ error: 'must be a number' }).min(0, 'must be 0 or more').default(fallback);
 const flag = (fallback: boolean) =>
-  z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
+  z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
 const optionalText = z.string().trim().min(1).optional();
 
-const schema = z
-  .object({
+const schema = z.object({
     SUPABASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://<project>.supabase.co' }),
     SUPABASE_SERVICE_ROLE_KEY: optionalText,
     SUPABASE_SERVICE_ROLE_KEY_SECRET_ID: optionalText,
@@ -28,16 +31,7 @@ const schema = z
     MAX_FILE_ATTEMPTS: positiveInt(5),
     METRICS_LAG_MINUTES: nonNegative(15),
     POWERTOOLS_METRICS_NAMESPACE: z.string().trim().min(1).default('ExportOps'),
-  })
-  .superRefine((env, ctx) => {
-    if (!env.SUPABASE_SERVICE_ROLE_KEY && !env.SUPABASE_SERVICE_ROLE_KEY_SECRET_ID) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SUPABASE_SERVICE_ROLE_KEY'],
-        message: 'is required (or SUPABASE_SERVICE_ROLE_KEY_SECRET_ID naming a Secrets Manager secret)',
-      });
-    }
-  });
+});
 
 export interface ExportOpsConfig {
   supabaseUrl: string;
@@ -81,15 +75,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExportOpsConfi
   // Empty strings count as unset, as a shell `export X=` means.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
         const name = String(issue.path[0]);
         const value = env[name];
-        return `${name} ${issue.message}${value === undefined ? '' : name.includes('KEY') ? '' : ` (got "${value}")`}`;
-      }),
-    );
+        return `${name} ${issue.message}${value === undefined || name.includes('KEY') ? '' : ` (got "${value}")`}`;
+      });
+  if (!present.SUPABASE_SERVICE_ROLE_KEY && !present.SUPABASE_SERVICE_ROLE_KEY_SECRET_ID) {
+    problems.push('SUPABASE_SERVICE_ROLE_KEY is required (or SUPABASE_SERVICE_ROLE_KEY_SECRET_ID naming a Secrets Manager secret)');
   }
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     supabaseUrl: e.SUPABASE_URL.replace(/\/+$/, ''),

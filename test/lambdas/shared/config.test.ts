@@ -1,0 +1,47 @@
+import { ConfigError, loadConfig } from '../../../lambdas/shared/config';
+
+const minimal = { SUPABASE_URL: 'https://abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'key-from-env' };
+
+describe('loadConfig', () => {
+  test('applies the documented defaults', () => {
+    expect(loadConfig(minimal)).toEqual({
+      supabaseUrl: 'https://abc.supabase.co',
+      serviceRoleKeySource: { kind: 'env' },
+      exportsBucket: 'exports',
+      archive: { enabled: true, bucket: undefined, prefix: 'export-logs', allowUnarchivedDelete: false },
+      logRetentionDays: 30,
+      fileRetentionHours: 24,
+      fileGraceHours: 0,
+      orphanGraceHours: 48,
+      deleteOrphans: false,
+      maxFileAttempts: 5,
+      metricsLagMinutes: 15,
+      metricsNamespace: 'ExportOps',
+    });
+  });
+
+  test('in Lambda the key comes from a secret id, and the key itself is never in the config', () => {
+    const config = loadConfig({ SUPABASE_URL: 'https://abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY_SECRET_ID: 'arn:aws:secretsmanager:x' });
+    expect(config.serviceRoleKeySource).toEqual({ kind: 'secret', secretId: 'arn:aws:secretsmanager:x' });
+    expect(JSON.stringify(loadConfig(minimal))).not.toContain('key-from-env');
+  });
+
+  test('names every bad variable at once, and never echoes a key', () => {
+    let error: unknown;
+    try {
+      loadConfig({ SUPABASE_URL: 'not a url', LOG_RETENTION_DAYS: '-3', FILE_GRACE_HOURS: 'soon', DELETE_ORPHANS: 'maybe' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['SUPABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY', 'LOG_RETENTION_DAYS', 'FILE_GRACE_HOURS', 'DELETE_ORPHANS']) {
+      expect(problems).toContain(name);
+    }
+    expect(problems).toContain('(got "-3")');
+  });
+
+  test('empty strings count as unset', () => {
+    expect(loadConfig({ ...minimal, EXPORTS_BUCKET: '', FILE_RETENTION_HOURS: '' }).fileRetentionHours).toBe(24);
+  });
+});

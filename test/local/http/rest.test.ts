@@ -1,0 +1,151 @@
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { signJwt } from '../../../local/http/jwt';
+import type { LocalStack } from '../../../local/stack';
+import { databaseMode, startTestStack } from '../../support/stack';
+
+const USER_A = '00000000-0000-0000-0000-00000000000a';
+const USER_B = '00000000-0000-0000-0000-00000000000b';
+
+describe(`PostgREST subset on ${databaseMode}`, () => {
+  let stack: LocalStack;
+  let service: SupabaseClient;
+  const client = (key: string) => createClient(stack.supabase.url, key, { auth: { persistSession: false } });
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    service = client(stack.serviceRoleKey);
+    await stack.db.exec(`
+      create type public.probe_pair as (k text, v int);
+      create function public.probe_scalar(n int) returns int language sql as 'select n * 2';
+      create function public.probe_setof_scalar(n int) returns setof int language sql as 'select generate_series(1, n)';
+      create function public.probe_row(v text) returns public.probe_pair language sql as 'select v, length(v)';
+      create function public.probe_rows(n int) returns setof public.probe_pair language sql
+        as 'select ''r'' || i, i from generate_series(1, n) i';
+      create function public.probe_table(n int default 2) returns table (k text, v int) language sql
+        as 'select ''t'' || i, i from generate_series(1, n) i';
+      create function public.probe_void() returns void language sql as 'select';
+      create function public.probe_json(n int) returns jsonb language sql
+        as 'select jsonb_agg(i) from generate_series(1, n) i';
+      create function public.probe_raise(code text) returns int language plpgsql as $$
+        begin raise exception 'probe failed' using errcode = code; end $$;
+      create table public.probe (id int primary key, name text, tags text, score numeric);
+      insert into public.probe values (1, 'a', 'x', 1.5), (2, 'b', null, 2.5), (3, 'c,d', 'y', 3.5);
+      insert into auth.users (id) values ('${USER_A}'), ('${USER_B}');
+      insert into public.export_logs (export_id, user_id, "timestamp", format, config, conversation_count)
+        values (gen_random_uuid(), '${USER_A}', now(), 'json', '{}', 1), (gen_random_uuid(), '${USER_B}', now(), 'csv', '{}', 2);
+    `);
+  });
+  afterAll(() => stack.stop());
+
+  describe('rpc answers every return shape as PostgREST does', () => {
+    test('scalar: the bare value', async () => {
+      expect((await service.rpc('probe_scalar', { n: 21 })).data).toBe(42);
+    });
+    test('setof scalar: an array', async () => {
+      expect((await service.rpc('probe_setof_scalar', { n: 3 })).data).toEqual([1, 2, 3]);
+    });
+    test('one composite: an object', async () => {
+      expect((await service.rpc('probe_row', { v: 'abc' })).data).toEqual({ k: 'abc', v: 3 });
+    });
+    test('setof rows and TABLE: arrays, [] when empty, defaults applied', async () => {
+      expect((await service.rpc('probe_rows', { n: 2 })).data).toEqual([{ k: 'r1', v: 1 }, { k: 'r2', v: 2 }]);
+      expect((await service.rpc('probe_rows', { n: 0 })).data).toEqual([]);
+      expect((await service.rpc('probe_table')).data).toEqual([{ k: 't1', v: 1 }, { k: 't2', v: 2 }]);
+    });
+    test('void: 204 and no body', async () => {
+      const answer = await service.rpc('probe_void');
+      expect(answer.status).toBe(204);
+      expect(answer.data).toBeNull();
+      expect(answer.error).toBeNull();
+    });
+    test('set-returning functions are cut at db-max-rows (1000); one jsonb value is not', async () => {
+      expect((await service.rpc('probe_setof_scalar', { n: 1500 })).data).toHaveLength(1000);
+      expect((await service.rpc('probe_json', { n: 1500 })).data).toHaveLength(1500);
+    });
+    test('an unknown function or argument name is PGRST202 / 404', async () => {
+      const unknown = await service.rpc('probe_missing');
+      expect([unknown.status, unknown.error?.code]).toEqual([404, 'PGRST202']);
+      const badArg = await service.rpc('probe_scalar', { m: 1 });
+      expect([badArg.status, badArg.error?.code]).toEqual([404, 'PGRST202']);
+    });
+  });
+
+  test.each([
+    ['P0001', 400], ['P0002', 500], ['23505', 409], ['23503', 409], ['42883', 404], ['57014', 500],
+    ['57P01', 503], ['08006', 503], ['53300', 503], ['25006', 405], ['22023', 400],
+  ])('SQLSTATE %s maps to HTTP %i with PostgREST\'s error body', async (code, status) => {
+    const answer = await service.rpc('probe_raise', { code });
+    expect(answer.status).toBe(status);
+    expect(answer.error).toMatchObject({ code, message: 'probe failed', details: null, hint: null });
+  });
+
+  test('42501 is 401 for anon and 403 for a signed-in user', async () => {
+    await stack.db.exec(`revoke execute on function public.probe_scalar(int) from public, anon, authenticated`);
+    const anon = await client(stack.anonKey).rpc('probe_scalar', { n: 1 });
+    const user = await client(signJwt({ role: 'authenticated', sub: USER_A }, stack.jwtSecret)).rpc('probe_scalar', { n: 1 });
+    expect([anon.status, anon.error?.code]).toEqual([401, '42501']);
+    expect([user.status, user.error?.code]).toEqual([403, '42501']);
+  });
+
+  describe('tables', () => {
+    test('select with filters, order, limit/offset and an exact count', async () => {
+      const answer = await service.from('probe').select('id, name', { count: 'exact' }).gte('id', 2).order('id', { ascending: false }).range(0, 0);
+      expect(answer.data).toEqual([{ id: 3, name: 'c,d' }]);
+      expect(answer.count).toBe(2);
+      expect((await service.from('probe').select('id').in('name', ['a', 'c,d']).order('id')).data).toEqual([{ id: 1 }, { id: 3 }]);
+      expect((await service.from('probe').select('id').is('tags', null)).data).toEqual([{ id: 2 }]);
+      expect((await service.from('probe').select('id').not('tags', 'is', null).neq('id', 1)).data).toEqual([{ id: 3 }]);
+      expect((await service.from('probe').select('id').lt('score', 2)).data).toEqual([{ id: 1 }]);
+    });
+    test('insert, update and delete with return=representation', async () => {
+      const inserted = await service.from('probe').insert([{ id: 10, name: 'n' }, { id: 11, name: 'm' }]).select();
+      expect([inserted.status, inserted.data]).toEqual([201, [{ id: 10, name: 'n', tags: null, score: null }, { id: 11, name: 'm', tags: null, score: null }]]);
+      const updated = await service.from('probe').update({ tags: 'z' }).eq('id', 10).select('id, tags');
+      expect(updated.data).toEqual([{ id: 10, tags: 'z' }]);
+      const deleted = await service.from('probe').delete().in('id', [10, 11]).select('id');
+      expect(deleted.data).toEqual([{ id: 10 }, { id: 11 }]);
+      const plain = await service.from('probe').insert({ id: 12, name: 'q' });
+      expect([plain.status, plain.data]).toEqual([201, null]);
+    });
+    test('an unfiltered delete is refused as pg-safeupdate does on Supabase', async () => {
+      const answer = await service.from('probe').delete().select();
+      expect([answer.status, answer.error?.code]).toEqual([400, '21000']);
+      expect((await service.from('probe').select('id', { count: 'exact', head: true })).count).toBeGreaterThan(2);
+    });
+    test('identifiers are checked against the catalog, values are bound', async () => {
+      const badColumn = await service.from('probe').select('id').eq('name; drop table probe', 'x');
+      expect([badColumn.status, badColumn.error?.code]).toEqual([400, '42703']);
+      const badTable = await service.from('probe_missing').select();
+      expect([badTable.status, badTable.error?.code]).toEqual([404, 'PGRST205']);
+      const sneaky = await service.from('probe').select('id').eq('name', "a' or '1'='1");
+      expect(sneaky.data).toEqual([]);
+    });
+    test('single() wants exactly one row', async () => {
+      expect((await service.from('probe').select('id').eq('id', 1).single()).data).toEqual({ id: 1 });
+      const many = await service.from('probe').select('id').single();
+      expect([many.status, many.error?.code]).toEqual([406, 'PGRST116']);
+    });
+  });
+
+  describe('JWT roles', () => {
+    test('RLS applies to the role and sub of the token', async () => {
+      const userA = client(signJwt({ role: 'authenticated', sub: USER_A }, stack.jwtSecret));
+      expect((await userA.from('export_logs').select('user_id')).data).toEqual([{ user_id: USER_A }]);
+      expect((await client(stack.anonKey).from('export_logs').select('id')).data).toEqual([]);
+      expect((await service.from('export_logs').select('id')).data).toHaveLength(2);
+    });
+    test('a token signed with another secret, or expired, is PGRST301 / 401', async () => {
+      const forged = await client(signJwt({ role: 'service_role' }, 'another-secret')).from('probe').select();
+      expect([forged.status, forged.error?.code]).toEqual([401, 'PGRST301']);
+      const expired = await client(signJwt({ role: 'service_role', exp: 1 }, stack.jwtSecret)).from('probe').select();
+      expect([expired.status, expired.error?.code]).toEqual([401, 'PGRST301']);
+    });
+    test('the anon key can neither call nor read anything export-ops adds', async () => {
+      const anon = client(stack.anonKey);
+      const call = await anon.rpc('export_ops_start_run', { p_job: 'file-cleanup' });
+      expect([call.status, call.error?.code]).toEqual([401, '42501']);
+      const read = await anon.schema('export_ops').from('runs').select();
+      expect(read.status).toBe(406); // not an exposed schema
+    });
+  });
+});
