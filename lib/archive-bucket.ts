@@ -61,6 +61,9 @@ export class ArchiveBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: ArchiveBucketProps = {}) {
     super(scope, id);
+    // Grant access log delivery by bucket policy, so ACLs stay disabled on the log bucket
+    // (set here so the construct does not depend on the app's cdk.json feature flags).
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const kmsEncrypted = (props.encryption ?? ArchiveEncryption.KMS) === ArchiveEncryption.KMS;
 

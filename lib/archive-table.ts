@@ -109,6 +109,6 @@ export class ArchiveTable extends Construct {
         },
       },
     });
-    table.addDependency(database);
+    table.addResourceDependency(database);
   }
 }

@@ -9,7 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { sinkQueue, sumOfVisible } from './scheduled-job';
+import { pascal, sinkQueue, sumOfVisible } from './scheduled-job';
 
 /** What monitoring needs to know about a job; `ScheduledJob` satisfies it. */
 export interface MonitoredJob {
@@ -21,11 +21,11 @@ export interface MonitoredJob {
   readonly deadLetterQueues: sqs.IQueue[];
 }
 
-/** A cleanup job and the EMF metric that counts its failures. */
+/** A cleanup job and the EMF metrics that count its failures (summed per day). */
 export interface CleanupJob {
   readonly job: MonitoredJob;
-  /** e.g. `CleanupFailures` or `LogCleanupFailures`. */
-  readonly failuresMetric: string;
+  /** e.g. `['FilesFailed', 'CleanupFailures']` (files not deleted, failed runs). */
+  readonly failureMetrics: string[];
 }
 
 export const EXPORT_FORMATS = ['json', 'jsonl', 'csv', 'markdown'] as const;
@@ -107,16 +107,19 @@ export class Monitoring extends Construct {
 
     // Export alarms. The metrics job writes one datapoint per hour, so a missing point means
     // "no exports" (or a job problem, which the heartbeat alarm reports), never a breach.
+    // It aggregates an hour only after that hour closed (plus a lag), so its datapoints arrive
+    // late: looking at the last 3 hours, 1 breaching, still catches them.
+    const late = { evaluationPeriods: 3, datapointsToAlarm: 1 };
     const failureRate = this.failureRate();
-    this.alarm('FailureRate', failureRate, props.failureRateThreshold ?? 10, 'Export failure rate (%) in an hour');
+    this.alarm('FailureRate', failureRate, props.failureRateThreshold ?? 10, 'Export failure rate (%) in an hour', late);
     this.alarm('AverageDuration', this.metricExport('ExportDurationAvg', { statistic: 'Average', period: hour }),
-      props.avgDurationThresholdMs ?? 5000, 'Average export duration (ms) in an hour');
+      props.avgDurationThresholdMs ?? 5000, 'Average export duration (ms) in an hour', late);
     this.alarm('Volume', this.metricExport('ExportsTotal', { statistic: 'Sum', period: hour }),
-      props.volumeThreshold ?? 1000, 'Exports in an hour');
+      props.volumeThreshold ?? 1000, 'Exports in an hour', late);
 
-    for (const { job, failuresMetric } of props.cleanupJobs) {
-      this.alarm(`${pascal(job.jobName)}Failures`, this.metricJob(job.jobName, failuresMetric, { statistic: 'Sum', period: Duration.days(1) }),
-        props.cleanupFailuresThreshold ?? 5, `${failuresMetric} of ${job.jobName} in a day`);
+    for (const { job, failureMetrics } of props.cleanupJobs) {
+      this.alarm(`${pascal(job.jobName)}Failures`, this.dailyFailures(job.jobName, failureMetrics),
+        props.cleanupFailuresThreshold ?? 5, `${failureMetrics.join(' + ')} of ${job.jobName} in a day`);
     }
 
     for (const job of allJobs) {
@@ -162,14 +165,28 @@ export class Monitoring extends Construct {
 
   /** Failure rate in percent per hour. The period must be explicit: MathExpression defaults to 5 minutes. */
   public failureRate(format?: string): cloudwatch.MathExpression {
+    // Ids must be unique within one graph, which shows several formats.
+    const [failed, total] = format ? [`failed_${format}`, `total_${format}`] : ['failed', 'total'];
     return new cloudwatch.MathExpression({
-      expression: 'IF(total > 0, 100 * failed / total, 0)',
+      expression: `IF(${total} > 0, 100 * ${failed} / ${total}, 0)`,
       usingMetrics: {
-        failed: this.metricExport('ExportsFailed', { statistic: 'Sum', format }),
-        total: this.metricExport('ExportsTotal', { statistic: 'Sum', format }),
+        [failed]: this.metricExport('ExportsFailed', { statistic: 'Sum', format }),
+        [total]: this.metricExport('ExportsTotal', { statistic: 'Sum', format }),
       },
       period: Duration.hours(1),
       label: format ? `Failure rate ${format} (%)` : 'Failure rate (%)',
+    });
+  }
+
+  private dailyFailures(jobName: string, metricNames: string[]): cloudwatch.IMetric {
+    const day = { statistic: 'Sum', period: Duration.days(1) };
+    if (metricNames.length === 1) return this.metricJob(jobName, metricNames[0], day);
+    const usingMetrics = Object.fromEntries(metricNames.map((n, i) => [`f${i}`, this.metricJob(jobName, n, day)]));
+    return new cloudwatch.MathExpression({
+      expression: Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + '),
+      usingMetrics,
+      period: Duration.days(1),
+      label: metricNames.join(' + '),
     });
   }
 
@@ -234,7 +251,7 @@ export class Monitoring extends Construct {
     dashboard.addWidgets(
       w('Function errors', jobs.map((j) => j.function.metricErrors({ statistic: 'Sum', period: Duration.hours(1), label: j.jobName }))),
       w('Function duration (ms)', jobs.map((j) => j.function.metricDuration({ statistic: 'Maximum', period: Duration.hours(1), label: j.jobName }))),
-      w('Undelivered invocations', jobs.map((j) => sumOfVisible(j.deadLetterQueues, { label: j.jobName }))),
+      w('Undelivered invocations', jobs.map((j, i) => sumOfVisible(j.deadLetterQueues, { label: j.jobName }, `j${i}q`))),
     );
     return dashboard;
   }
@@ -247,7 +264,7 @@ export class Monitoring extends Construct {
       logGroups: [metricsJob.logGroup],
       queryString: new logs.QueryString({
         filterStatements: ['ispresent(ExportsFailed)', 'ispresent(Format)'],
-        stats: 'sum(ExportsFailed) as failed, sum(ExportsTotal) as total, 100 * sum(ExportsFailed) / sum(ExportsTotal) as failurePct by Format',
+        statsStatements: ['sum(ExportsFailed) as failed, sum(ExportsTotal) as total, 100 * sum(ExportsFailed) / sum(ExportsTotal) as failurePct by Format'],
         sort: 'failed desc',
       }),
     });
@@ -256,7 +273,7 @@ export class Monitoring extends Construct {
       logGroups: [metricsJob.logGroup],
       queryString: new logs.QueryString({
         fields: ['@timestamp', 'Format', 'ExportsTotal', 'ExportDurationAvg', 'ExportDurationP95', 'ExportDurationMax'],
-        filter: 'ispresent(ExportDurationMax)',
+        filterStatements: ['ispresent(ExportDurationMax)'],
         sort: 'ExportDurationMax desc',
         limit: 50,
       }),
@@ -266,7 +283,7 @@ export class Monitoring extends Construct {
       logGroups: cleanupJobs.map((j) => j.logGroup),
       queryString: new logs.QueryString({
         fields: ['@timestamp', 'Job', 'FilesDeleted', 'FilesFailed', 'FilesSkipped', 'BytesReclaimed', 'LogsArchived', 'LogsDeleted', 'ArchiveBytes', 'JobDurationMs'],
-        filter: 'ispresent(JobDurationMs)',
+        filterStatements: ['ispresent(JobDurationMs)'],
         sort: '@timestamp desc',
         limit: 100,
       }),
@@ -275,8 +292,8 @@ export class Monitoring extends Construct {
       queryDefinitionName: 'export-ops/job-errors',
       logGroups: allJobs.map((j) => j.logGroup),
       queryString: new logs.QueryString({
-        fields: ['@timestamp', '@log', 'level', 'message', 'error.message'],
-        filter: "level = 'ERROR' or @message like /Task timed out/",
+        fields: ['@timestamp', 'job', 'run_id', 'level', 'message', 'error'],
+        filterStatements: ["level = 'ERROR' or @message like /Task timed out/"],
         sort: '@timestamp desc',
         limit: 100,
       }),
@@ -284,6 +301,3 @@ export class Monitoring extends Construct {
   }
 }
 
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
-}
