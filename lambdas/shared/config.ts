@@ -29,6 +29,7 @@ const schema = z.object({
     ORPHAN_GRACE_HOURS: nonNegative(48),
     DELETE_ORPHANS: flag(false),
     MAX_FILE_ATTEMPTS: positiveInt(5),
+    FILE_CLAIM_LEASE_SECONDS: positiveInt(900),
     METRICS_LAG_MINUTES: nonNegative(15),
     POWERTOOLS_METRICS_NAMESPACE: z.string().trim().min(1).default('ExportOps'),
 });
@@ -53,6 +54,8 @@ export interface ExportOpsConfig {
   deleteOrphans: boolean;
   /** A file whose deletion failed this many times is reported as stuck. */
   maxFileAttempts: number;
+  /** How long a file-cleanup claim holds its rows; a crashed run's rows come back after it. */
+  fileClaimLeaseSeconds: number;
   /** How long after an hour closes before it is aggregated, for exports that finish late. */
   metricsLagMinutes: number;
   metricsNamespace: string;
@@ -105,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExportOpsConfi
     orphanGraceHours: e.ORPHAN_GRACE_HOURS,
     deleteOrphans: e.DELETE_ORPHANS,
     maxFileAttempts: e.MAX_FILE_ATTEMPTS,
+    fileClaimLeaseSeconds: e.FILE_CLAIM_LEASE_SECONDS,
     metricsLagMinutes: e.METRICS_LAG_MINUTES,
     metricsNamespace: e.POWERTOOLS_METRICS_NAMESPACE,
   };

@@ -24,10 +24,14 @@ export interface SupabaseServer {
   faults: FaultInjector;
   /** Requests served so far, by `METHOD /service/first-segment`; benchmarks read it. */
   requestCounts: Map<string, number>;
+  /** Calls `listener` with every request as it arrives (tests check what a job sent); returns an unsubscribe. */
+  observe(listener: RequestListener): () => void;
   close(): Promise<void>;
 }
 
 type Service = 'rest' | 'storage';
+
+export type RequestListener = (request: { method: string; path: string; body: Buffer }) => void;
 
 /** The error body each service uses for authentication failures. */
 function authError(service: Service, message: string): ApiError {
@@ -88,6 +92,7 @@ export async function startSupabaseServer(options: SupabaseServerOptions): Promi
   const storage = createStorageHandler(options.db, options);
   const faults = new FaultInjector();
   const requestCounts = new Map<string, number>();
+  const listeners = new Set<RequestListener>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -97,12 +102,14 @@ export async function startSupabaseServer(options: SupabaseServerOptions): Promi
     const countKey = `${method} /${service}/${(match?.[2] ?? '').split('/')[0]}`;
     requestCounts.set(countKey, (requestCounts.get(countKey) ?? 0) + 1);
 
-    const injected = faults.take(method, url.pathname);
-    if (injected?.when === 'before') return applyFault(res, injected.fault);
     let reply: ApiReply;
+    let injected: ReturnType<FaultInjector['take']>;
     try {
-      if (!match) throw new ApiError(404, { message: `no route for ${url.pathname}` });
       const body = await readBody(req);
+      for (const listener of listeners) listener({ method, path: url.pathname, body });
+      injected = faults.take(method, url.pathname);
+      if (injected?.when === 'before') return applyFault(res, injected.fault);
+      if (!match) throw new ApiError(404, { message: `no route for ${url.pathname}` });
       const claims = authenticate(req, service, options.jwtSecret);
       const apiRequest: ApiRequest = { method, path: match[2], query: url.searchParams, headers: req.headers, body, claims };
       reply = await (service === 'rest' ? rest(apiRequest) : storage(apiRequest));
@@ -125,6 +132,10 @@ export async function startSupabaseServer(options: SupabaseServerOptions): Promi
     url: `http://127.0.0.1:${port}`,
     faults,
     requestCounts,
+    observe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       orphanGraceHours: 48,
       deleteOrphans: false,
       maxFileAttempts: 5,
+      fileClaimLeaseSeconds: 900,
       metricsLagMinutes: 15,
       metricsNamespace: 'ExportOps',
     });

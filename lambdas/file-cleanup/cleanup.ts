@@ -1,0 +1,144 @@
+import type { JobDeps } from '../shared/job';
+import { FileClaims, type DueRule, type FileRow } from './claims';
+import { resolveStoredObject, type SkipReason } from './object-path';
+import { MAX_NAMES_PER_REMOVE, removeObjects } from './storage-remover';
+import { scanOrphans, type OrphanReport } from './orphans';
+
+/** Rows per claim: one remove() call per batch, at Storage's bulk limit. */
+export const BATCH_SIZE = MAX_NAMES_PER_REMOVE;
+/** Entries kept in `errors` and `skipped.rows`: a report, not a dump. */
+export const MAX_REPORTED = 50;
+/** Stuck rows listed in the report. */
+const STUCK_LISTED = 20;
+/** A dry run lists at most this many planned actions (the counts stay exact). */
+export const DRY_RUN_LIST_LIMIT = 10_000;
+
+export interface FileCleanupOptions {
+  /** The job's "now" (the schedule's time), so a redelivered event works on the same cutoff. */
+  now: Date;
+  dryRun: boolean;
+  /** Stop after this many rows. @default unlimited */
+  maxFiles?: number;
+}
+
+export interface FileCleanupOutcome {
+  total_found: number;
+  deleted_count: number;
+  failed_count: number;
+  logs_updated: number;
+  errors: { export_id: string; error: string }[];
+  bytes_reclaimed: number;
+  skipped: { count: number; by_reason: Partial<Record<SkipReason, number>>; rows: { export_id: string; reason: SkipReason }[]; flagged_total: number };
+  stuck: { count: number; rows: { export_id: string; attempts: number; last_error: string | null }[] };
+  orphans: OrphanReport;
+  more: boolean;
+  dry_run: boolean;
+  /** Dry run only: exactly what a real run would delete and mark. */
+  planned?: { delete: { export_id: string; path: string }[]; mark_expired: string[]; truncated: boolean };
+}
+
+/** A batch split by what each row points at. */
+function classify(rows: FileRow[], exportsBucket: string) {
+  const objects: { row: FileRow; path: string }[] = [];
+  const noFile: FileRow[] = [];
+  const invalid: { row: FileRow; reason: SkipReason }[] = [];
+  for (const row of rows) {
+    const target = resolveStoredObject(row, exportsBucket);
+    if (target.kind === 'object') objects.push({ row, path: target.path });
+    else if (target.kind === 'none') noFile.push(row);
+    else invalid.push({ row, reason: target.reason });
+  }
+  return { objects, noFile, invalid };
+}
+
+/**
+ * Deletes expired export files through the Storage API and marks their rows expired, in
+ * claimed batches of {@link BATCH_SIZE}: per batch one claim, one remove() and one update.
+ * A row is marked only after Storage confirms its object gone; a failed call marks none of its
+ * rows and records the attempt. Stops taking batches when the time budget runs out.
+ *
+ * @example
+ * const outcome = await cleanExpiredFiles(deps, runId, { now: new Date(), dryRun: false });
+ */
+export async function cleanExpiredFiles(deps: JobDeps, runId: string, options: FileCleanupOptions): Promise<FileCleanupOutcome> {
+  const { config } = deps;
+  const claims = new FileClaims(deps.supabase);
+  const rule: DueRule = { now: options.now, graceHours: config.fileGraceHours, retentionHours: config.fileRetentionHours };
+  const limit = options.maxFiles ?? Number.POSITIVE_INFINITY;
+  const out: FileCleanupOutcome = {
+    total_found: 0, deleted_count: 0, failed_count: 0, logs_updated: 0, errors: [], bytes_reclaimed: 0,
+    skipped: { count: 0, by_reason: {}, rows: [], flagged_total: 0 },
+    stuck: { count: 0, rows: [] },
+    orphans: { scanned_all: false, count: 0, bytes: 0, deleted: 0, sample: [] },
+    more: false,
+    dry_run: options.dryRun,
+    ...(options.dryRun ? { planned: { delete: [], mark_expired: [], truncated: false } } : {}),
+  };
+  const skip = (row: FileRow, reason: SkipReason) => {
+    out.skipped.count += 1;
+    out.skipped.by_reason[reason] = (out.skipped.by_reason[reason] ?? 0) + 1;
+    if (out.skipped.rows.length < MAX_REPORTED) out.skipped.rows.push({ export_id: row.export_id, reason });
+  };
+
+  let cursor: { due: string; id: string } | undefined;
+  while (out.total_found < limit) {
+    if (deps.remainingMs() <= 0) {
+      out.more = true;
+      break;
+    }
+    const size = Math.min(BATCH_SIZE, limit - out.total_found);
+    let rows: FileRow[];
+    if (options.dryRun) {
+      const page = await claims.preview(rule, size, cursor);
+      rows = page.rows;
+      if (page.last_due && page.last_id) cursor = { due: page.last_due, id: page.last_id };
+    } else {
+      rows = await claims.claim(runId, rule, size, config.fileClaimLeaseSeconds);
+    }
+    if (rows.length === 0) break;
+    out.total_found += rows.length;
+    const { objects, noFile, invalid } = classify(rows, config.exportsBucket);
+    for (const { row, reason } of invalid) skip(row, reason);
+
+    if (options.dryRun) {
+      planBatch(out, objects, noFile);
+      continue;
+    }
+    await claims.flag(invalid.map(({ row, reason }) => ({ id: row.id, reason })));
+    const removal = await removeObjects(deps.supabase, config.exportsBucket, objects.map((o) => o.path));
+    const confirmedGone = [...noFile, ...(removal.ok ? objects.map((o) => o.row) : [])];
+    out.logs_updated += await claims.markExpired(confirmedGone.map((row) => row.id));
+    if (removal.ok) {
+      out.deleted_count += objects.length;
+      out.bytes_reclaimed += removal.bytes;
+    } else {
+      out.failed_count += objects.length;
+      const failures = objects.map(({ row }) => ({ id: row.id, error: removal.error }));
+      await claims.recordFailures(failures);
+      for (const { row } of objects) {
+        if (out.errors.length < MAX_REPORTED) out.errors.push({ export_id: row.export_id, error: removal.error });
+      }
+      deps.logger.warn('remove() failed; rows kept for a later run', { rows: objects.length, error: removal.error, transient: removal.transient });
+    }
+  }
+
+  const report = await claims.report(config.maxFileAttempts, STUCK_LISTED);
+  out.skipped.flagged_total = report.flagged_total;
+  out.stuck = { count: report.stuck_total, rows: report.stuck };
+  out.orphans = await scanOrphans(deps, claims, { now: options.now, dryRun: options.dryRun });
+  return out;
+}
+
+function planBatch(out: FileCleanupOutcome, objects: { row: FileRow; path: string }[], noFile: FileRow[]): void {
+  const planned = out.planned!;
+  for (const { row, path } of objects) {
+    out.deleted_count += 1;
+    if (planned.delete.length < DRY_RUN_LIST_LIMIT) planned.delete.push({ export_id: row.export_id, path });
+    else planned.truncated = true;
+  }
+  for (const row of [...objects.map((o) => o.row), ...noFile]) {
+    out.logs_updated += 1;
+    if (planned.mark_expired.length < DRY_RUN_LIST_LIMIT) planned.mark_expired.push(row.export_id);
+    else planned.truncated = true;
+  }
+}
