@@ -65,7 +65,7 @@ export class FileClaims {
     return must<number>('export_ops_mark_files_expired', await this.supabase.rpc('export_ops_mark_files_expired', { p_ids: ids }));
   }
 
-  /** Records a failed removal on each row and releases it; returns each row's attempts so far. */
+  /** Records a failed removal on each row (the run keeps its claim); returns each row's attempts so far. */
   async recordFailures(failures: { id: string; error: string }[]): Promise<Record<string, number>> {
     if (failures.length === 0) return {};
     return must('export_ops_record_file_failures', await this.supabase.rpc('export_ops_record_file_failures', { p_failures: failures }));
@@ -77,10 +77,9 @@ export class FileClaims {
     must('export_ops_flag_files', await this.supabase.rpc('export_ops_flag_files', { p_flags: flags }));
   }
 
-  /** Gives back claims this run took and did not finish. */
-  async release(runId: string, ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    must('export_ops_release_files', await this.supabase.rpc('export_ops_release_files', { p_run_id: runId, p_ids: ids }));
+  /** Gives back every claim this run still holds (failed or unfinished rows); returns how many. */
+  async releaseAll(runId: string): Promise<number> {
+    return must<number>('export_ops_release_files', await this.supabase.rpc('export_ops_release_files', { p_run_id: runId }));
   }
 
   async report(maxAttempts: number, limit: number): Promise<FileCleanupReport> {

@@ -64,7 +64,6 @@ export async function cleanExpiredFiles(deps: JobDeps, runId: string, options: F
   const { config } = deps;
   const claims = new FileClaims(deps.supabase);
   const rule: DueRule = { now: options.now, graceHours: config.fileGraceHours, retentionHours: config.fileRetentionHours };
-  const limit = options.maxFiles ?? Number.POSITIVE_INFINITY;
   const out: FileCleanupOutcome = {
     total_found: 0, deleted_count: 0, failed_count: 0, logs_updated: 0, errors: [], bytes_reclaimed: 0,
     skipped: { count: 0, by_reason: {}, rows: [], flagged_total: 0 },
@@ -74,12 +73,33 @@ export async function cleanExpiredFiles(deps: JobDeps, runId: string, options: F
     dry_run: options.dryRun,
     ...(options.dryRun ? { planned: { delete: [], mark_expired: [], truncated: false } } : {}),
   };
+
+  try {
+    await cleanBatches(deps, claims, runId, rule, options, out);
+  } finally {
+    // Failed rows stay claimed until here so this run does not take them again; a crash
+    // leaves them to the lease instead.
+    if (!options.dryRun) await claims.releaseAll(runId);
+  }
+
+  const report = await claims.report(config.maxFileAttempts, STUCK_LISTED);
+  out.skipped.flagged_total = report.flagged_total;
+  out.stuck = { count: report.stuck_total, rows: report.stuck };
+  out.orphans = await scanOrphans(deps, claims, { now: options.now, dryRun: options.dryRun });
+  return out;
+}
+
+/** Claims (or, dry, previews) and works batch after batch until none is left, the limit, or the budget. */
+async function cleanBatches(
+  deps: JobDeps, claims: FileClaims, runId: string, rule: DueRule, options: FileCleanupOptions, out: FileCleanupOutcome,
+): Promise<void> {
+  const { config } = deps;
+  const limit = options.maxFiles ?? Number.POSITIVE_INFINITY;
   const skip = (row: FileRow, reason: SkipReason) => {
     out.skipped.count += 1;
     out.skipped.by_reason[reason] = (out.skipped.by_reason[reason] ?? 0) + 1;
     if (out.skipped.rows.length < MAX_REPORTED) out.skipped.rows.push({ export_id: row.export_id, reason });
   };
-
   let cursor: { due: string; id: string } | undefined;
   while (out.total_found < limit) {
     if (deps.remainingMs() <= 0) {
@@ -121,12 +141,6 @@ export async function cleanExpiredFiles(deps: JobDeps, runId: string, options: F
       deps.logger.warn('remove() failed; rows kept for a later run', { rows: objects.length, error: removal.error, transient: removal.transient });
     }
   }
-
-  const report = await claims.report(config.maxFileAttempts, STUCK_LISTED);
-  out.skipped.flagged_total = report.flagged_total;
-  out.stuck = { count: report.stuck_total, rows: report.stuck };
-  out.orphans = await scanOrphans(deps, claims, { now: options.now, dryRun: options.dryRun });
-  return out;
 }
 
 function planBatch(out: FileCleanupOutcome, objects: { row: FileRow; path: string }[], noFile: FileRow[]): void {

@@ -95,13 +95,14 @@ language sql set search_path = '' as $$
   select count(*)::integer from marked;
 $$;
 
--- A removal that failed: count the attempt, keep the error, release the lease so a later run
--- retries. Returns the rows' attempt counts.
+-- A removal that failed: count the attempt and keep the error. The lease stays until the run
+-- releases its claims at the end, so the same run does not take the rows again.
+-- Returns the rows' attempt counts.
 create or replace function public.export_ops_record_file_failures(p_failures jsonb) returns jsonb
 language sql set search_path = '' as $$
   with failed as (
     update export_ops.file_claims c
-       set attempts = c.attempts + 1, last_error = f.error, last_attempt_at = now(), lease_until = null
+       set attempts = c.attempts + 1, last_error = f.error, last_attempt_at = now()
       from jsonb_to_recordset(p_failures) as f(id uuid, error text)
      where c.export_log_id = f.id
     returning c.export_log_id, c.attempts
@@ -121,12 +122,13 @@ language sql set search_path = '' as $$
   select count(*)::integer from flagged;
 $$;
 
--- Gives back claims a run took and did not finish (its time budget ran out).
-create or replace function public.export_ops_release_files(p_run_id uuid, p_ids uuid[]) returns integer
+-- At the end of a run: gives back every claim it still holds (rows that failed, or that it did
+-- not finish), so the next run retries them at once instead of after the lease.
+drop function if exists public.export_ops_release_files(uuid, uuid[]);
+create or replace function public.export_ops_release_files(p_run_id uuid) returns integer
 language sql set search_path = '' as $$
   with released as (
-    update export_ops.file_claims set lease_until = null
-     where run_id = p_run_id and export_log_id = any(p_ids) and lease_until is not null
+    update export_ops.file_claims set lease_until = null where run_id = p_run_id and lease_until is not null
     returning 1
   )
   select count(*)::integer from released;
