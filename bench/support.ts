@@ -21,4 +21,4 @@ export function trackPeakRss() {
 }
 
 /** One figure per line, label padded so columns line up. */
-export const print = (label: string, value: string | number) => process.stdout.write(`${label.padEnd(48)} ${value}\n`);
+export const print = (label: string, value: string | number) => process.stdout.write(`${label.padEnd(60)} ${value}\n`);

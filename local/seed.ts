@@ -25,6 +25,12 @@ export interface SeedOptions {
   files?: boolean;
   /** Add the malformed rows (empty path, `..`, absolute, other bucket). @default true */
   malformed?: boolean;
+  /**
+   * `realistic`: the status mix above. `expired-files`: every row completed, past its expiry,
+   * with a stored file — the file cleanup benchmark's input.
+   * @default 'realistic'
+   */
+  mix?: 'realistic' | 'expired-files';
 }
 
 export interface SeedSummary {
@@ -71,7 +77,7 @@ export async function seedExports(target: SeedTarget, options: SeedOptions): Pro
   let files = 0;
   for (let start = 1; start <= options.count; start += SEED_CHUNK) {
     const end = Math.min(options.count, start + SEED_CHUNK - 1);
-    await db.query(SEED_ROWS_SQL, [seed, start, end, users, days, now, base, bucket]);
+    await db.query(SEED_ROWS_SQL, [seed, start, end, users, days, now, base, bucket, options.mix === 'expired-files']);
     if (options.files !== false) files += await createFiles(target, bucket, seed, start, end);
   }
   const malformed = options.malformed === false ? 0 : await seedMalformed(db, base, bucket, seed, now);
@@ -91,7 +97,8 @@ export async function seedExports(target: SeedTarget, options: SeedOptions): Pro
   };
 }
 
-// $1 seed, $2..$3 row numbers, $4 users, $5 days, $6 now, $7 Supabase URL, $8 bucket.
+// $1 seed, $2..$3 row numbers, $4 users, $5 days, $6 now, $7 Supabase URL, $8 bucket,
+// $9 every row completed, expired and with a file (created over 25 h ago, so past its 24 h expiry).
 // r(k) is a deterministic pseudo-random number in [0, 1) for row i.
 const SEED_ROWS_SQL = `
 with base as (
@@ -107,9 +114,9 @@ with base as (
     from generate_series($2::int, $3::int) i),
 shaped as (
   select *,
-         $6::timestamptz - make_interval(secs => r1 * $5 * 86400) as created,
+         $6::timestamptz - make_interval(secs => case when $9 then 90000 else 0 end + r1 * $5 * 86400) as created,
          (5 + floor(r2 * r2 * 1500))::int as conversations,
-         case when r3 < 0.08 then 'failed' when r3 < 0.10 then 'queued' when r3 < 0.12 then 'processing'
+         case when $9 then 'completed' when r3 < 0.08 then 'failed' when r3 < 0.10 then 'queued' when r3 < 0.12 then 'processing'
               when r3 < 0.40 then 'expired' else 'completed' end as state
     from base),
 named as (
@@ -128,7 +135,7 @@ select export_id, user_id, created, format,
            * (0.8 + 0.4 * r4))::bigint end,
        state,
        case when state not in ('completed', 'expired') then null
-            when r4 < 0.05 then '/api/export/download/' || file_name
+            when r4 < 0.05 and not $9 then '/api/export/download/' || file_name
             else $7 || '/storage/v1/object/' || (array['public', 'sign', 'authenticated'])[1 + i % 3] || '/' || $8 || '/'
                  || user_id || '/' || file_name || case when i % 3 = 1 then '?token=seed' || i else '' end
        end,

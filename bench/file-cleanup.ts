@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createServiceClient } from '../lambdas/shared/supabase';
+import { seedExports } from '../local/seed';
+import type { LocalStack } from '../local/stack';
+import type { BenchOptions } from './main';
+import { print, startBenchStack } from './support';
+
+const ROOT = join(__dirname, '..');
+const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+const run = promisify(execFile);
+
+/** Fresh stack on a scratch database, seeded with `count` expired exports that all have files. */
+async function seededStack(options: BenchOptions, count: number): Promise<LocalStack> {
+  const stack = await startBenchStack(options.databaseUrl);
+  await seedExports({ db: stack.db, storageDir: stack.storageDir, supabaseUrl: stack.supabase.url }, { count, mix: 'expired-files', malformed: false });
+  return stack;
+}
+
+const totalRequests = (stack: LocalStack) => [...stack.supabase.requestCounts.values()].reduce((a, b) => a + b, 0);
+
+/** Our job, in its own process (so its RSS is its own): files/s, HTTP calls per 1000 files (all calls of the run, fixed ones included), peak RSS. */
+async function measureJob(options: BenchOptions, count: number) {
+  const stack = await seededStack(options, count);
+  try {
+    const before = totalRequests(stack);
+    const { stdout } = await run(NODE, [TSX, join(__dirname, 'run-job.ts'), 'file-cleanup', JSON.stringify({ scheduledTime: new Date().toISOString() })], {
+      env: { ...process.env, ...stack.env, POWERTOOLS_LOG_LEVEL: 'WARN' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const { result, maxRssMb } = JSON.parse(stdout.trim().split('\n').pop() as string);
+    // The job's own clock: process start-up (tsx compiling TypeScript) is not the job's speed.
+    const seconds = result.duration_ms / 1000;
+    const calls = totalRequests(stack) - before;
+    return { deleted: result.deleted_count as number, seconds, filesPerSecond: result.deleted_count / seconds, callsPer1000: (calls / result.deleted_count) * 1000, maxRssMb };
+  } finally {
+    await stack.stop();
+  }
+}
+
+/**
+ * The seed's way: select every expired row (page by page: the API returns at most 1000), then
+ * for each row one remove() and one update.
+ */
+async function measureBaseline(options: BenchOptions, count: number) {
+  const stack = await seededStack(options, count);
+  try {
+    const supabase = createServiceClient(stack.supabase.url, stack.serviceRoleKey);
+    const started = process.hrtime.bigint();
+    const rows: { id: string; storage_path: string }[] = [];
+    for (let from = 0; ; from += 1000) {
+      const { data, error } = await supabase.from('export_logs').select('id, storage_path')
+        .eq('status', 'completed').lte('expires_at', new Date().toISOString()).order('id').range(from, from + 999);
+      if (error) throw error;
+      rows.push(...(data ?? []));
+      if (!data || data.length < 1000) break;
+    }
+    let deleted = 0;
+    for (const row of rows) {
+      const removal = await supabase.storage.from('exports').remove([row.storage_path]);
+      if (removal.error) continue;
+      const update = await supabase.from('export_logs').update({ status: 'expired' }).eq('id', row.id);
+      if (!update.error) deleted += 1;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { deleted, seconds, filesPerSecond: deleted / seconds };
+  } finally {
+    await stack.stop();
+  }
+}
+
+export async function bench(options: BenchOptions): Promise<void> {
+  const [small, large] = options.quick ? [1_000, 5_000] : [10_000, 100_000];
+  for (const size of [small, large]) {
+    const ours = await measureJob(options, size);
+    print(`ours @ ${size}: files deleted`, ours.deleted);
+    print(`ours @ ${size}: files/s`, ours.filesPerSecond.toFixed(0));
+    print(`ours @ ${size}: HTTP calls per 1000 files (target <= 3)`, ours.callsPer1000.toFixed(2));
+    print(`ours @ ${size}: job peak RSS MB (target < 200, flat)`, ours.maxRssMb);
+    if (size === small) {
+      const baseline = await measureBaseline(options, size);
+      print(`seed's per-row way @ ${size}: files/s`, baseline.filesPerSecond.toFixed(0));
+      print(`speed-up @ ${size} (target >= 20x)`, `${(ours.filesPerSecond / baseline.filesPerSecond).toFixed(1)}x`);
+    }
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Child-process entry for benchmarks: runs one job against the stack named by the environment
+ * and prints `{result, maxRssMb}` as the last line, so the job's own peak memory is measured
+ * apart from the local stack that serves it.
+ */
+import { fileCleanupJob } from '../lambdas/file-cleanup/job';
+import { createJobDeps, type JobDefinition, type JobResult, runJob } from '../lambdas/shared/job';
+
+const JOBS: Record<string, () => Promise<JobDefinition<Record<string, unknown>, JobResult>>> = {
+  'file-cleanup': async () => fileCleanupJob as unknown as JobDefinition<Record<string, unknown>, JobResult>,
+};
+
+async function main(): Promise<void> {
+  const [name, inputJson] = process.argv.slice(2);
+  const def = await JOBS[name]();
+  const deps = await createJobDeps(def.name);
+  const result = await runJob(def, deps, JSON.parse(inputJson ?? '{}'));
+  const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  process.stdout.write(`\n${JSON.stringify({ result, maxRssMb })}\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
