@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ bench(options: BenchOptions): Prom
   'file-cleanup': () => import('./file-cleanup'),
   'log-cleanup': () => import('./log-cleanup'),
   metrics: () => import('./metrics'),
+  bundles: () => import('./bundles'),
 };
 
 export interface BenchOptions {
