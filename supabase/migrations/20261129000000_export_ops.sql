@@ -232,10 +232,15 @@ end
 $$;
 
 -- 3. Run records, shared by every job.
+-- Starting a run also closes the job's runs that never finished (their process crashed or
+-- timed out): no Lambda runs longer than 15 minutes, so an hour-old 'running' run is dead.
 create or replace function public.export_ops_start_run(
   p_job text, p_scheduled_time timestamptz default null, p_dry_run boolean default false
 ) returns uuid
 language sql set search_path = '' as $$
+  update export_ops.runs
+     set status = 'failed', finished_at = now(), error = 'abandoned: the run never recorded its end (crash or timeout)'
+   where job = p_job and status = 'running' and started_at < now() - interval '1 hour';
   insert into export_ops.runs (job, scheduled_time, dry_run) values (p_job, p_scheduled_time, p_dry_run) returning id;
 $$;
 
