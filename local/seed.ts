@@ -126,7 +126,7 @@ named as (
     from shaped)
 insert into public.export_logs
   (export_id, user_id, "timestamp", format, config, conversation_count, file_size, status, file_url,
-   expires_at, error_message, created_at, updated_at)
+   expires_at, error_message, created_at, updated_at, finished_at)
 select export_id, user_id, created, format,
        jsonb_build_object('scope', scope, 'includeMetadata', true, 'filters', '{}'::jsonb, 'seed', $1::text),
        conversations,
@@ -143,7 +143,10 @@ select export_id, user_id, created, format,
        case when state = 'failed' then (array['TimeoutError: export exceeded 300 s', 'StorageError: upload failed with 503',
          'ValidationError: no conversations match the filters', 'QuotaExceeded: daily export limit reached'])[1 + i % 4] end,
        created,
-       created + make_interval(secs => (300 + conversations * (8 + 4 * r4)) / 1000.0)
+       created + make_interval(secs => (300 + conversations * (8 + 4 * r4)) / 1000.0),
+       -- Expired rows finished (completed) before they expired; queued and processing have not.
+       case when state in ('completed', 'expired', 'failed')
+            then created + make_interval(secs => (300 + conversations * (8 + 4 * r4)) / 1000.0) end
   from named
 on conflict (export_id) do nothing`;
 

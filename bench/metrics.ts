@@ -1,0 +1,118 @@
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { createServiceClient } from '../lambdas/shared/supabase';
+import type { Database } from '../local/db/database';
+import type { BenchOptions } from './main';
+import { print, startBenchStack, trackPeakRss } from './support';
+
+/**
+ * Metrics job: one hour aggregated in SQL among a large table (ms per window, answer bytes), and
+ * the seed's way (fetch the window's rows, aggregate in JavaScript) against it on crowded hours.
+ */
+const HOUR_MS = 3_600_000;
+/** Days the background rows are spread over (the seed's default history). */
+const BACKGROUND_DAYS = 30;
+/** Hours timed for the per-window figure. */
+const TIMED_WINDOWS = 20;
+/** Lets the seed's single select return a crowded hour whole, as its code assumed. */
+const SEED_WAY_MAX_ROWS = 500_000;
+
+// $1 first row number, $2 rows, $3 start, $4 span in seconds. Deterministic mix: four formats,
+// 1 in 13 failed with a 'Kind: detail' message, sizes and durations growing with the conversations.
+const INSERT_ROWS_SQL = `
+insert into public.export_logs (export_id, user_id, "timestamp", format, config, conversation_count, file_size, status,
+                                error_message, created_at, updated_at, finished_at)
+select gen_random_uuid(), md5('bench-user:' || (i % 1000))::uuid, t, (array['json', 'jsonl', 'csv', 'markdown'])[1 + i % 4], '{}',
+       c, case when i % 13 = 0 then null else c * 2000 end, case when i % 13 = 0 then 'failed' else 'completed' end,
+       case when i % 13 = 0 then (array['TimeoutError: export exceeded 300 s', 'StorageError: upload failed'])[1 + i % 2] end,
+       t, t + d, t + d
+  from (select i, $3::timestamptz + make_interval(secs => (i - $1) * $4::float8 / $2) as t,
+               5 + (i * 7919) % 1500 as c, make_interval(secs => (300 + ((i * 7919) % 1500) * 10) / 1000.0) as d
+          from generate_series($1::bigint, $1::bigint + $2::bigint - 1) i) g`;
+
+async function insertRows(db: Database, first: number, count: number, start: Date, spanSeconds: number) {
+  await db.query(INSERT_ROWS_SQL, [first, count, start.toISOString(), spanSeconds]);
+}
+
+async function timeIt<T>(fn: () => PromiseLike<T>): Promise<{ ms: number; value: T }> {
+  const t = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t, value };
+}
+
+async function sqlWindow(supabase: SupabaseClient, start: Date): Promise<{ ms: number; bytes: number }> {
+  const { ms, value } = await timeIt(async () => supabase.rpc('export_ops_metrics_aggregate', {
+    p_start: start.toISOString(), p_end: new Date(start.getTime() + HOUR_MS).toISOString(), p_top_users: 10,
+  }));
+  if (value.error) throw new Error(value.error.message);
+  return { ms, bytes: Buffer.byteLength(JSON.stringify(value.data)) };
+}
+
+/** The seed's aggregateMetrics, condensed: select * for the window, then count in JavaScript. */
+async function seedWindow(supabase: SupabaseClient, start: Date): Promise<{ ms: number; rows: number }> {
+  const { ms, value } = await timeIt(async () => {
+    const { data, error } = await supabase.from('export_logs').select('*')
+      .gte('timestamp', start.toISOString()).lte('timestamp', new Date(start.getTime() + HOUR_MS).toISOString());
+    if (error) throw new Error(error.message);
+    const durations: Record<string, number[]> = {};
+    const sizes: Record<string, number[]> = {};
+    const perUser: Record<string, number> = {};
+    let failed = 0;
+    for (const e of data as Record<string, string | number | null>[]) {
+      if (e.status === 'failed') failed++;
+      perUser[e.user_id as string] = (perUser[e.user_id as string] ?? 0) + 1;
+      (durations[e.format as string] ??= []).push(Date.parse(e.updated_at as string) - Date.parse(e.created_at as string));
+      if (e.file_size !== null) (sizes[e.format as string] ??= []).push(Number(e.file_size));
+    }
+    const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    return { rows: data.length, failed, users: Object.keys(perUser).length,
+      avgDuration: Object.fromEntries(Object.entries(durations).map(([f, xs]) => [f, avg(xs)])),
+      maxSize: Object.fromEntries(Object.entries(sizes).map(([f, xs]) => [f, Math.max(...xs)])) };
+  });
+  return { ms, rows: value.rows };
+}
+
+export async function bench(options: BenchOptions): Promise<void> {
+  const background = options.quick ? 20_000 : 1_000_000;
+  const crowded = options.quick ? [1_000, 5_000] : [10_000, 100_000];
+  const stack = await startBenchStack(options.databaseUrl, { maxRows: SEED_WAY_MAX_ROWS });
+  const rss = trackPeakRss();
+  try {
+    const supabase = createServiceClient(stack.env.SUPABASE_URL, stack.serviceRoleKey, 600_000);
+    const now = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+    const historyStart = new Date(now - BACKGROUND_DAYS * 24 * HOUR_MS);
+    await stack.db.query(`insert into auth.users (id, email) select md5('bench-user:' || u)::uuid, 'bench' || u || '@example.com'
+                            from generate_series(0, 999) u on conflict do nothing`);
+    const { ms: seedMs } = await timeIt(() => insertRows(stack.db, 1, background, historyStart, BACKGROUND_DAYS * 86_400));
+    // Crowded hours after the history, one per size.
+    let first = background + 1;
+    const crowdedStarts = crowded.map((_, k) => new Date(now + (k + 1) * HOUR_MS));
+    for (const [k, size] of crowded.entries()) {
+      await insertRows(stack.db, first, size, crowdedStarts[k], 3600);
+      first += size;
+    }
+    await stack.db.query('analyze public.export_logs');
+    print(`rows inserted (generate_series, one statement)`, `${background.toLocaleString('en')} in ${(seedMs / 1000).toFixed(1)} s`);
+
+    // One hour among the background rows, over TIMED_WINDOWS different hours (after one warm-up call).
+    const hourAt = (k: number) => new Date(historyStart.getTime() + (24 * 10 + k) * HOUR_MS);
+    await sqlWindow(supabase, hourAt(-1));
+    const timed = [];
+    for (let k = 0; k < TIMED_WINDOWS; k++) timed.push(await sqlWindow(supabase, hourAt(k)));
+    const perHour = Math.round(background / (BACKGROUND_DAYS * 24));
+    print(`SQL window among ${background.toLocaleString('en')} rows (~${perHour}/h)`, `${(timed.reduce((a, t) => a + t.ms, 0) / timed.length).toFixed(1)} ms/window (avg of ${TIMED_WINDOWS}), max ${Math.max(...timed.map((t) => t.ms)).toFixed(1)} ms`);
+    print('  answer bytes', `${Math.min(...timed.map((t) => t.bytes))}-${Math.max(...timed.map((t) => t.bytes))}`);
+
+    for (const [k, size] of crowded.entries()) {
+      await sqlWindow(supabase, crowdedStarts[k]);
+      const sql = await sqlWindow(supabase, crowdedStarts[k]);
+      const seed = await seedWindow(supabase, crowdedStarts[k]);
+      print(`window of ${size.toLocaleString('en')} rows: SQL`, `${sql.ms.toFixed(1)} ms, ${sql.bytes} answer bytes`);
+      print(`window of ${size.toLocaleString('en')} rows: seed's way (fetch + JS)`, `${seed.ms.toFixed(1)} ms, ${seed.rows.toLocaleString('en')} rows fetched`);
+      print(`  ratio seed / SQL`, `${(seed.ms / sql.ms).toFixed(1)}x`);
+    }
+    print('peak RSS of this process (stack + bench)', `${rss.peakMb()} MB`);
+  } finally {
+    rss.stop();
+    await stack.stop();
+  }
+}

@@ -1,0 +1,117 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createJobMetrics } from '../shared/observability';
+import { EXPORT_FORMATS, type ExportFormat, type OutcomeStats, statsFor, type WindowAggregate } from './aggregate';
+
+/** CloudWatch reads at most 100 metrics from one EMF document (Powertools splits past it). */
+export const MAX_METRICS_PER_DOCUMENT = 100;
+
+/** The metric names, as the stack's alarms and dashboard name them. */
+export const EXPORT_METRICS = {
+  total: 'ExportsTotal',
+  succeeded: 'ExportsSucceeded',
+  failed: 'ExportsFailed',
+  failureRate: 'FailureRate',
+  durationAvg: 'ExportDurationAvg',
+  durationP95: 'ExportDurationP95',
+  durationMax: 'ExportDurationMax',
+  fileSizeAvg: 'ExportFileSizeAvg',
+  fileSizeMax: 'ExportFileSizeMax',
+} as const;
+
+/** Documents per window: one for all formats (dimension set []) and one per format (["Format"]). */
+export const DOCUMENTS_PER_WINDOW = 1 + EXPORT_FORMATS.length;
+
+/**
+ * Powertools types metadata values as strings but writes any JSON value; structured metadata
+ * stays queryable in Logs Insights (e.g. `top_users.0.user_id`).
+ */
+type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+const addJsonMetadata = (metrics: Metrics, key: string, value: unknown) => metrics.addMetadata(key, value as string);
+
+function addStats(metrics: Metrics, stats: OutcomeStats): number {
+  const m = EXPORT_METRICS;
+  const values: [string, Unit, number | null][] = [
+    // Counts are always written, zero included, so an empty hour is a datapoint the alarms see.
+    [m.total, MetricUnit.Count, stats.total],
+    [m.succeeded, MetricUnit.Count, stats.succeeded],
+    [m.failed, MetricUnit.Count, stats.failed],
+    // A rate, duration or size of nothing does not exist: left out rather than written as 0.
+    [m.failureRate, MetricUnit.Percent, stats.failure_rate === null ? null : stats.failure_rate * 100],
+    [m.durationAvg, MetricUnit.Milliseconds, stats.duration_ms.avg],
+    [m.durationP95, MetricUnit.Milliseconds, stats.duration_ms.p95],
+    [m.durationMax, MetricUnit.Milliseconds, stats.duration_ms.max],
+    [m.fileSizeAvg, MetricUnit.Bytes, stats.file_size_bytes.avg],
+    [m.fileSizeMax, MetricUnit.Bytes, stats.file_size_bytes.max],
+  ];
+  const present = values.filter((v): v is [string, Unit, number] => v[2] !== null);
+  if (present.length > MAX_METRICS_PER_DOCUMENT) throw new Error(`an EMF document holds at most ${MAX_METRICS_PER_DOCUMENT} metrics`);
+  for (const [name, unit, value] of present) metrics.addMetric(name, unit, value);
+  return present.length;
+}
+
+function document(namespace: string, aggregate: WindowAggregate, format?: ExportFormat): Metrics {
+  // A fresh instance without default dimensions: export metrics carry no Job dimension.
+  const metrics = createJobMetrics(undefined, namespace);
+  metrics.setTimestamp(new Date(aggregate.window_start));
+  // addDimensions({}) makes the empty dimension set [] (the all-formats series).
+  metrics.addDimensions(format ? { Format: format } : {});
+  addStats(metrics, statsFor(aggregate, format));
+  metrics.addMetadata('window_start', new Date(aggregate.window_start).toISOString());
+  metrics.addMetadata('window_end', new Date(aggregate.window_end).toISOString());
+  if (!format) {
+    // High-cardinality or many-valued facts go in metadata, never in dimensions.
+    const all = statsFor(aggregate);
+    addJsonMetadata(metrics, 'duration_ms_p50', all.duration_ms.p50);
+    addJsonMetadata(metrics, 'distinct_users', aggregate.distinct_users);
+    addJsonMetadata(metrics, 'by_count_range', aggregate.by_count_range);
+    addJsonMetadata(metrics, 'error_kinds', aggregate.error_kinds);
+    addJsonMetadata(metrics, 'error_kinds_other', aggregate.error_kinds_other);
+    addJsonMetadata(metrics, 'top_users', aggregate.top_users);
+  }
+  return metrics;
+}
+
+/**
+ * The window's EMF documents, built but not written: the all-formats one first, then one per
+ * format. Each has the window's start as its timestamp.
+ *
+ * @example
+ * const docs = buildWindowDocuments('ExportOps', aggregate).map((m) => m.serializeMetrics());
+ */
+export function buildWindowDocuments(namespace: string, aggregate: WindowAggregate): Metrics[] {
+  return [document(namespace, aggregate), ...EXPORT_FORMATS.map((format) => document(namespace, aggregate, format))];
+}
+
+/** Reads Powertools' own verdict on its environment (isDisabled is protected). */
+class MetricsProbe extends Metrics {
+  disabledByEnvironment(): boolean {
+    return this.isDisabled();
+  }
+}
+
+/**
+ * Refuses to run when Powertools would drop the documents (POWERTOOLS_METRICS_DISABLED, or
+ * POWERTOOLS_DEV alone): windows marked emitted then would be lost for good.
+ *
+ * @example
+ * assertEmfEnabled('ExportOps'); // throws when metrics are disabled
+ */
+export function assertEmfEnabled(namespace: string): void {
+  if (new MetricsProbe({ namespace }).disabledByEnvironment()) {
+    throw new Error('EMF output is disabled (POWERTOOLS_METRICS_DISABLED=true, or POWERTOOLS_DEV without POWERTOOLS_METRICS_DISABLED=false): no window is emitted');
+  }
+}
+
+/**
+ * Writes the window's EMF documents to stdout (one JSON line each, through Powertools) and
+ * returns how many were written.
+ *
+ * @example
+ * emitWindow('ExportOps', aggregate); // → 5
+ */
+export function emitWindow(namespace: string, aggregate: WindowAggregate): number {
+  const documents = buildWindowDocuments(namespace, aggregate);
+  for (const metrics of documents) metrics.publishStoredMetrics();
+  return documents.length;
+}

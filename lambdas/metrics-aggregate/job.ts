@@ -1,0 +1,153 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { JobDeps, JobDefinition, JobResult } from '../shared/job';
+import { aggregateWindow, claimWindow, markEmitted, pendingWindows, releaseWindow, statsFor, type WindowAggregate } from './aggregate';
+import { assertEmfEnabled, buildWindowDocuments } from './emf';
+import { metricsInput, type MetricsInput } from './input';
+import { aggregateMetrics, checkFailureRate, getExportVolume } from './service';
+import { eligibleRange, HOUR_MS, planRange, type Window } from './windows';
+
+/** A window takes one claim+aggregate and one mark round trip; stop taking windows with less left. */
+export const WINDOW_TIME_BUDGET_MS = 10_000;
+/** Attempts at recording a written window; failing them all risks a second emission later. */
+export const MARK_ATTEMPTS = 3;
+const MARK_RETRY_DELAY_MS = 200;
+
+export interface WindowOutcome {
+  start: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+}
+
+export interface MetricsResult extends JobResult {
+  /** The hours considered, [from, to). */
+  range?: { from: string; to: string };
+  /** Unemitted hours found in the range. */
+  windows_pending: number;
+  /** Hours this run wrote EMF for (or, in a dry run, would). */
+  windows_emitted: number;
+  /** Hours another run held (or had just emitted): left to it. */
+  windows_skipped: number;
+  /** Hours written whose claim another run had taken over meanwhile (may be counted twice). */
+  windows_claim_lost: number;
+  /** EMF documents written. */
+  documents: number;
+  windows: WindowOutcome[];
+  report?: MetricsInput['report'];
+  answer?: unknown;
+}
+
+const outcome = (agg: WindowAggregate): WindowOutcome => {
+  const all = statsFor(agg);
+  return { start: new Date(agg.window_start).toISOString(), total: all.total, succeeded: all.succeeded, failed: all.failed };
+};
+
+async function markWithRetry(deps: JobDeps, window: Window, runId: string, documents: number, agg: WindowAggregate): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await markEmitted(deps.supabase, window, runId, documents, agg);
+    } catch (error) {
+      if (attempt >= MARK_ATTEMPTS) throw error;
+      deps.logger.warn('recording an emitted window failed; retrying', { window_start: window.start.toISOString(), attempt, error: (error as Error).message });
+      await new Promise((resolve) => setTimeout(resolve, MARK_RETRY_DELAY_MS * attempt));
+    }
+  }
+}
+
+/** Claims, aggregates, writes and records one window; null when another run has it. */
+async function emitOne(deps: JobDeps, window: Window, runId: string): Promise<{ agg: WindowAggregate; documents: number; marked: boolean } | null> {
+  const agg = await claimWindow(deps.supabase, window, runId);
+  if (!agg) return null;
+  let documents;
+  try {
+    // Built before anything is written: a refusal here leaves nothing half-emitted.
+    documents = buildWindowDocuments(deps.config.metricsNamespace, agg);
+  } catch (error) {
+    await releaseWindow(deps.supabase, window, runId).catch(() => undefined);
+    throw error;
+  }
+  for (const metrics of documents) metrics.publishStoredMetrics();
+  const marked = await markWithRetry(deps, window, runId, documents.length, agg);
+  if (!marked) deps.logger.warn('window emitted after its claim was taken over', { window_start: window.start.toISOString(), run_id: runId });
+  return { agg, documents: documents.length, marked };
+}
+
+async function emitWindows(deps: JobDeps, input: MetricsInput, runId: string): Promise<Omit<MetricsResult, 'duration_ms' | 'timestamp'>> {
+  const now = input.scheduledTime ? new Date(input.scheduledTime) : new Date();
+  const range = planRange(input, eligibleRange(now, deps.config.metricsLagMinutes));
+  const dryRun = input.dryRun === true;
+  if (!dryRun) assertEmfEnabled(deps.config.metricsNamespace);
+  const pending = range.to > range.from ? await pendingWindows(deps.supabase, range.from, range.to) : [];
+  const result = {
+    range: { from: range.from.toISOString(), to: range.to.toISOString() },
+    windows_pending: pending.length,
+    windows_emitted: 0,
+    windows_skipped: 0,
+    windows_claim_lost: 0,
+    documents: 0,
+    windows: [] as WindowOutcome[],
+    dry_run: dryRun,
+    more: false,
+  };
+  for (const start of pending) {
+    if (deps.remainingMs() < WINDOW_TIME_BUDGET_MS) {
+      result.more = true;
+      break;
+    }
+    const window = { start, end: new Date(start.getTime() + HOUR_MS) };
+    if (dryRun) {
+      result.windows.push(outcome(await aggregateWindow(deps.supabase, window)));
+      result.windows_emitted++;
+      continue;
+    }
+    const emitted = await emitOne(deps, window, runId);
+    if (!emitted) {
+      result.windows_skipped++;
+      continue;
+    }
+    result.windows.push(outcome(emitted.agg));
+    result.windows_emitted++;
+    result.documents += emitted.documents;
+    if (!emitted.marked) result.windows_claim_lost++;
+  }
+  return result;
+}
+
+async function answerReport(deps: JobDeps, input: MetricsInput): Promise<unknown> {
+  const now = input.scheduledTime ? new Date(input.scheduledTime) : new Date();
+  switch (input.report) {
+    case 'failure-rate':
+      return checkFailureRate(deps.supabase, deps.logger, input.lookbackMinutes ?? 60, now);
+    case 'volume':
+      return getExportVolume(deps.supabase, input.period ?? 'daily', input.days ?? 7, now);
+    default:
+      return aggregateMetrics(deps.supabase, new Date(input.from as string), new Date(input.to as string));
+  }
+}
+
+/**
+ * Hourly export metrics: each closed hour (finished_at in the hour, after the configured lag)
+ * aggregated in SQL and written once as CloudWatch EMF; missed hours of the last 14 days are
+ * backfilled. With `report`, answers one of the seed's queries instead.
+ *
+ * @example
+ * await runJob(metricsAggregateJob, deps, { scheduledTime: '2026-01-15T10:00:00Z' });
+ * await runJob(metricsAggregateJob, deps, { report: 'failure-rate', lookbackMinutes: 60 });
+ */
+export const metricsAggregateJob: JobDefinition<MetricsInput, MetricsResult> = {
+  name: 'metrics-aggregate',
+  input: metricsInput,
+  async run(deps, input, runId) {
+    if (!input.report) return emitWindows(deps, input, runId);
+    return { report: input.report, answer: await answerReport(deps, input), windows_pending: 0, windows_emitted: 0, windows_skipped: 0, windows_claim_lost: 0, documents: 0, windows: [] };
+  },
+  recordMetrics(metrics, result) {
+    if (result.report) return;
+    metrics.addMetric('MetricWindowsEmitted', MetricUnit.Count, result.windows_emitted);
+    metrics.addMetric('MetricWindowsClaimLost', MetricUnit.Count, result.windows_claim_lost);
+  },
+  failureMetric: 'MetricsAggregateFailures',
+  // Reports change nothing, as a dry run.
+  isDryRun: (input) => input.dryRun === true || input.report !== undefined,
+  scheduledTime: (input) => (input.scheduledTime ? new Date(input.scheduledTime) : new Date()),
+};

@@ -1,0 +1,116 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { must } from '../shared/job';
+import { aggregateWindow, EXPORT_FORMATS, statsFor } from './aggregate';
+
+/**
+ * The seed's ExportMetricsService queries, answered in SQL (one RPC each, one jsonb answer, so
+ * no row cap can cut them). They count exports by the same rule as the hourly windows: a row
+ * counts when it finished (finished_at) in the range, as succeeded (completed or expired) or
+ * failed; queued and processing rows have no outcome yet.
+ */
+
+/** The seed's alert threshold: more than 10% failed. */
+export const FAILURE_RATE_THRESHOLD = 0.1;
+/** Users listed in aggregateMetrics' exports_per_user (the seed listed all; that grows with the table). */
+export const EXPORTS_PER_USER_LIMIT = 100;
+/** getExportVolume looks back at most a year: a bounded answer (8,784 hourly periods). */
+export const MAX_VOLUME_DAYS = 366;
+
+export interface FailureRateCheck {
+  alert: boolean;
+  failure_rate: number;
+  failed_count: number;
+  total_count: number;
+  threshold: number;
+}
+
+/** The seed's AggregatedMetrics fields. */
+export interface AggregatedMetrics {
+  period: 'hourly' | 'daily';
+  period_start: string;
+  period_end: string;
+  total_exports: number;
+  successful_exports: number;
+  failed_exports: number;
+  success_rate: number;
+  avg_duration_by_format: Record<string, number>;
+  avg_file_size_by_format: Record<string, number>;
+  max_file_size_by_format: Record<string, number>;
+  format_distribution: Record<string, number>;
+  /** The top {@link EXPORTS_PER_USER_LIMIT} users by exports. */
+  exports_per_user: Record<string, number>;
+  error_distribution: Record<string, number>;
+}
+
+/**
+ * The seed's checkFailureRate: exports finished in the last `lookbackMinutes`; null when none did.
+ * Logs an `export_failure_alert` warning when the rate is above 10%.
+ *
+ * @example
+ * const check = await checkFailureRate(supabase, logger, 60); // { alert, failure_rate, ... } | null
+ */
+export async function checkFailureRate(supabase: SupabaseClient, logger: Logger, lookbackMinutes = 60, now = new Date()): Promise<FailureRateCheck | null> {
+  const start = new Date(now.getTime() - lookbackMinutes * 60_000);
+  const all = statsFor(await aggregateWindow(supabase, { start, end: now }, 0));
+  if (all.total === 0) return null;
+  const result = {
+    alert: (all.failure_rate ?? 0) > FAILURE_RATE_THRESHOLD,
+    failure_rate: all.failure_rate ?? 0,
+    failed_count: all.failed,
+    total_count: all.total,
+    threshold: FAILURE_RATE_THRESHOLD,
+  };
+  if (result.alert) {
+    logger.warn('export failure rate above threshold', { type: 'export_failure_alert', severity: 'high', lookback_minutes: lookbackMinutes, ...result });
+  }
+  return result;
+}
+
+/**
+ * The seed's getExportVolume: exports requested per hour ('YYYY-MM-DDTHH') or day ('YYYY-MM-DD'),
+ * UTC, over the last `days` days, non-empty periods only, oldest first.
+ *
+ * @example
+ * await getExportVolume(supabase, 'daily', 7); // [{ period: '2026-01-14', count: 212 }, ...]
+ */
+export async function getExportVolume(supabase: SupabaseClient, period: 'hourly' | 'daily' = 'daily', days = 7, now = new Date()): Promise<{ period: string; count: number }[]> {
+  if (!Number.isInteger(days) || days < 1 || days > MAX_VOLUME_DAYS) throw new RangeError(`days must be a whole number from 1 to ${MAX_VOLUME_DAYS}, got ${days}`);
+  return must('export_ops_metrics_volume', await supabase.rpc('export_ops_metrics_volume', {
+    p_period: period,
+    p_start: new Date(now.getTime() - days * 86_400_000).toISOString(),
+    p_end: now.toISOString(),
+  }));
+}
+
+/**
+ * The seed's aggregateMetrics over [start, end), with its field names.
+ *
+ * @example
+ * const m = await aggregateMetrics(supabase, new Date('2026-01-15T09:00Z'), new Date('2026-01-15T10:00Z'));
+ */
+export async function aggregateMetrics(supabase: SupabaseClient, start: Date, end: Date, period: 'hourly' | 'daily' = 'hourly'): Promise<AggregatedMetrics> {
+  if (!(end > start)) throw new RangeError(`end (${end.toISOString()}) must be after start (${start.toISOString()})`);
+  const agg = await aggregateWindow(supabase, { start, end }, EXPORTS_PER_USER_LIMIT);
+  const all = statsFor(agg);
+  const byFormat = <T>(pick: (s: ReturnType<typeof statsFor>) => T | null) =>
+    Object.fromEntries(EXPORT_FORMATS.flatMap((f) => {
+      const value = agg.by_format[f] ? pick(statsFor(agg, f)) : null;
+      return value === null ? [] : [[f, value]];
+    })) as Record<string, T>;
+  return {
+    period,
+    period_start: start.toISOString(),
+    period_end: end.toISOString(),
+    total_exports: all.total,
+    successful_exports: all.succeeded,
+    failed_exports: all.failed,
+    success_rate: all.total > 0 ? all.succeeded / all.total : 0,
+    avg_duration_by_format: byFormat((s) => s.duration_ms.avg),
+    avg_file_size_by_format: byFormat((s) => s.file_size_bytes.avg),
+    max_file_size_by_format: byFormat((s) => s.file_size_bytes.max),
+    format_distribution: byFormat((s) => s.total),
+    exports_per_user: Object.fromEntries(agg.top_users.map((u) => [u.user_id, u.exports])),
+    error_distribution: agg.error_kinds,
+  };
+}
