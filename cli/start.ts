@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { fileCleanupJob } from '../lambdas/file-cleanup/job';
+import { metricsAggregateJob } from '../lambdas/metrics-aggregate/job';
 import { createJobDeps, type JobDefinition, type JobResult, runJob } from '../lambdas/shared/job';
 import { seedExports } from '../local/seed';
 import { startLocalStack } from '../local/stack';
@@ -8,8 +9,25 @@ import { wholeNumber } from './local';
 /** Exports seeded by `npm start`: enough to show every kind of row, quick on PGlite. */
 const DEFAULT_SEED_COUNT = 2_000;
 
-/** Every job, in the order a day of operations would run them. */
-const JOBS: JobDefinition<{ scheduledTime?: string }, JobResult>[] = [fileCleanupJob as JobDefinition<{ scheduledTime?: string }, JobResult>];
+const HOUR_MS = 3_600_000;
+/** The metrics job's default lag: the last hour it may aggregate closed this long ago. */
+const METRICS_LAG_MS = 15 * 60_000;
+/** Hours the metrics job emits at start (a full 14-day backfill would print 1,680 EMF lines). */
+const METRICS_HOURS = 3;
+
+type AnyJob = JobDefinition<Record<string, unknown>, JobResult>;
+
+/** Every job, in the order a day of operations would run them, with the input `npm start` gives it. */
+const JOBS: { def: AnyJob; input(now: Date): Record<string, unknown> }[] = [
+  { def: fileCleanupJob as unknown as AnyJob, input: (now) => ({ scheduledTime: now.toISOString() }) },
+  {
+    def: metricsAggregateJob as unknown as AnyJob,
+    input: (now) => {
+      const to = Math.floor((now.getTime() - METRICS_LAG_MS) / HOUR_MS) * HOUR_MS;
+      return { scheduledTime: now.toISOString(), from: new Date(to - METRICS_HOURS * HOUR_MS).toISOString(), to: new Date(to).toISOString() };
+    },
+  },
+];
 
 /**
  * `npm start`: boots the local stack (embedded PGlite unless --database-url), seeds it, runs each
@@ -26,10 +44,10 @@ export async function main(argv: string[]): Promise<number> {
     const seeded = await seedExports({ db: stack.db, storageDir: stack.storageDir, supabaseUrl: stack.supabase.url }, { count });
     say(`seeded: ${JSON.stringify(seeded)}`);
     const env = { ...process.env, ...stack.env };
-    for (const job of JOBS) {
-      say(`\n== ${job.name} ==`);
-      const deps = await createJobDeps(job.name, { env });
-      const result = await runJob(job, deps, { scheduledTime: new Date().toISOString() });
+    for (const { def, input } of JOBS) {
+      say(`\n== ${def.name} ==`);
+      const deps = await createJobDeps(def.name, { env });
+      const result = await runJob(def, deps, input(new Date()));
       say(JSON.stringify(result, null, 2));
     }
     return 0;
