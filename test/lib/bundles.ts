@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, CfnResource } from 'aws-cdk-lib';
 import { ExportOpsStack } from '../../lib/export-ops-stack';
 
 export const JOB_NAMES = ['file-cleanup', 'log-cleanup', 'metrics-aggregate'] as const;
@@ -22,7 +22,7 @@ export function synthesizeBundles(): Record<(typeof JOB_NAMES)[number], string> 
   const jobs = { 'file-cleanup': stack.fileCleanup, 'log-cleanup': stack.logCleanup, 'metrics-aggregate': stack.metricsAggregate };
   const template = artifact.template as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
   return Object.fromEntries(JOB_NAMES.map((name) => {
-    const logicalId = stack.resolve((jobs[name].function.node.defaultChild as { logicalId: string }).logicalId) as string;
+    const logicalId = stack.resolve((jobs[name].function.node.defaultChild as CfnResource).logicalId) as string;
     const key = template.Resources[logicalId].Properties.Code?.S3Key as string;
     return [name, join(outdir, `asset.${key.replace(/\.zip$/, '')}`)];
   })) as Record<(typeof JOB_NAMES)[number], string>;
