@@ -109,7 +109,8 @@ export class ExportOpsStack extends Stack {
       exportMetricsJob: this.metricsAggregate,
       cleanupJobs: [
         // Files that could not be deleted plus failed runs; a failed log run is one count.
-        { job: this.fileCleanup, failureMetrics: ['FilesFailed', 'CleanupFailures'] },
+        // CleanupFailures counts the files a run could not delete plus 1 for a run that threw.
+        { job: this.fileCleanup, failureMetrics: ['CleanupFailures'] },
         { job: this.logCleanup, failureMetrics: ['LogCleanupFailures'] },
       ],
       metricsNamespace: config.metricsNamespace,

@@ -24,7 +24,7 @@ export interface MonitoredJob {
 /** A cleanup job and the EMF metrics that count its failures (summed per day). */
 export interface CleanupJob {
   readonly job: MonitoredJob;
-  /** e.g. `['FilesFailed', 'CleanupFailures']` (files not deleted, failed runs). */
+  /** e.g. `['CleanupFailures']` (files not deleted plus failed runs). */
   readonly failureMetrics: string[];
 }
 
