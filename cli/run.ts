@@ -36,6 +36,12 @@ const JOBS: Record<string, CliJob> = {
     toInput: (v) => ({ dryRun: v['dry-run'], scheduledTime: v.now, maxFiles: optionalNumber(v['max-files']) }),
     load: async () => (await import('../lambdas/file-cleanup/job')).fileCleanupJob as JobDefinition<unknown, JobResult>,
   },
+  'log-cleanup': {
+    usage: 'export-ops run log-cleanup [--dry-run] [--stats] [--user ID] [--now ISO] [--json]',
+    flags: { 'dry-run': { type: 'boolean' }, stats: { type: 'boolean' }, user: { type: 'string' }, now: { type: 'string' } },
+    toInput: (v) => ({ dryRun: v['dry-run'], statsOnly: v.stats, userId: v.user, scheduledTime: v.now }),
+    load: async () => (await import('../lambdas/log-cleanup/job')).logCleanupJob as unknown as JobDefinition<unknown, JobResult>,
+  },
 };
 
 const USAGE = `usage:\n${Object.values(JOBS).map((j) => `  ${j.usage}`).join('\n')}\n`;

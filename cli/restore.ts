@@ -1,0 +1,39 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../lambdas/shared/config';
+import { createS3Client } from '../lambdas/shared/s3';
+import { createServiceClient, resolveServiceRoleKey } from '../lambdas/shared/supabase';
+import { parseArchiveLocation, restoreArchive } from '../lambdas/log-cleanup/restore';
+
+const USAGE = `usage: export-ops restore --from <s3://bucket/prefix | prefix | manifest key> [--dry-run] [--json]
+
+Puts archived export logs back into public.export_logs. Each part's SHA-256 and row count are
+checked against its manifest before any of its rows is inserted; rows already present are
+skipped, so a restore can be rerun. A bare prefix or key is read from ARCHIVE_BUCKET.
+`;
+
+/**
+ * `export-ops restore`: restores archived export logs from S3.
+ *
+ * @example
+ * await main(['--from', 's3://export-ops-archive/export-logs/export_logs/year=2026/month=10/', '--dry-run']);
+ */
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { from: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!values.from) {
+    process.stderr.write(`--from is required\n${USAGE}`);
+    return 2;
+  }
+  const config = loadConfig();
+  const { bucket, key } = parseArchiveLocation(values.from, config.archive.bucket);
+  const supabase = createServiceClient(config.supabaseUrl, await resolveServiceRoleKey(config));
+  const summary = await restoreArchive({ s3: createS3Client(), supabase, bucket, key, dryRun: values['dry-run'] === true });
+  process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
+  return 0;
+}

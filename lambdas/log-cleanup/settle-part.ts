@@ -1,0 +1,68 @@
+import { recordedObjectIntact, removePartObjects, writePart, type ArchiveTarget } from './archive-writer';
+import type { ArchivePart } from './parts-store';
+
+/**
+ * How often one run writes a part again after the delete found its rows changed since the
+ * upload (a row updated or newly matching in the part's range). Beyond this the run fails and
+ * the part waits, pending, for the next run.
+ */
+export const MAX_STALE_REWRITES = 3;
+
+export interface PartOutcome {
+  /** Rows written to S3 by this run. */
+  archived: number;
+  /** Rows deleted by this run. */
+  deleted: number;
+  /** Bytes of the object written by this run. */
+  bytes: number;
+  /** The part held none of its rows any more and was forgotten. */
+  dropped: boolean;
+}
+
+/**
+ * First half of a part: its object written, verified and its manifest recorded (or, for a part
+ * a crashed run left verified, its recorded object found intact and reused). A part whose range
+ * holds none of its rows any more is forgotten (`dropped`).
+ *
+ * @example
+ * const archived = await archivePart(target, claim.part);
+ */
+export async function archivePart(target: ArchiveTarget, part: ArchivePart): Promise<PartOutcome> {
+  const { s3, bucket, store } = target;
+  if (part.state === 'verified' && (await recordedObjectIntact(s3, bucket, part))) {
+    return { archived: 0, deleted: 0, bytes: 0, dropped: false };
+  }
+  const manifest = await writePart(target, part);
+  if (!manifest) {
+    await removePartObjects(s3, bucket, part);
+    await store.drop(part.part_key);
+    return { archived: 0, deleted: 0, bytes: 0, dropped: true };
+  }
+  await store.recordManifest(part.part_key, manifest);
+  return { archived: manifest.row_count, deleted: 0, bytes: manifest.bytes, dropped: false };
+}
+
+/**
+ * Second half: the rows deleted — which the database does only if they are exactly the
+ * archived ones. A stale part (rows changed since the upload) is written again and retried,
+ * up to MAX_STALE_REWRITES times.
+ *
+ * @example
+ * const outcome = await deleteArchivedPart(target, claim.part, await archivePart(target, claim.part));
+ */
+export async function deleteArchivedPart(target: ArchiveTarget, part: ArchivePart, archived: PartOutcome): Promise<PartOutcome> {
+  let outcome = archived;
+  for (let rewrite = 0; ; rewrite += 1) {
+    const result = await target.store.deleteRows(part.part_key);
+    if (result.status !== 'stale') return { ...outcome, deleted: result.deleted };
+    if (rewrite + 1 >= MAX_STALE_REWRITES) {
+      throw new Error(
+        `archive part ${part.part_key}: its rows kept changing after upload (${result.rows_now} now, ` +
+          `${result.rows_archived} archived) ${MAX_STALE_REWRITES} times; nothing of it deleted, the next run retries`,
+      );
+    }
+    const again = await archivePart(target, { ...part, state: 'pending' });
+    if (again.dropped) return { ...again, archived: outcome.archived };
+    outcome = { ...again, archived: outcome.archived + again.archived, bytes: outcome.bytes + again.bytes };
+  }
+}

@@ -1,0 +1,378 @@
+-- export-ops log cleanup: archive old export logs to S3 in verified parts, then delete them.
+--
+-- Idempotent (create or replace / if not exists / guarded constraint change); PostgreSQL 15-18
+-- and PGlite. Every function here is for service_role only (see the last statement).
+--
+-- A part is a fixed key range [first, last] of (created_at, id), planned in one transaction and
+-- recorded as 'pending' before anything is uploaded. Its rows are the rows of the range that
+-- match the part's selector. The job writes them to a deterministic object key, verifies the
+-- object, records the manifest ('verified'), and only then deletes: the delete locks the rows,
+-- checks their count and row checksum against the manifest's, so the rows deleted are the
+-- rows archived, as archived.
+
+-- 1. Part bookkeeping on the foundation's archive_parts table.
+alter table export_ops.archive_parts add column if not exists selector jsonb;
+alter table export_ops.archive_parts add column if not exists lease_until timestamptz;
+alter table export_ops.archive_parts add column if not exists attempts integer not null default 0;
+alter table export_ops.archive_parts add column if not exists manifest jsonb;
+-- A pending part has no object yet.
+alter table export_ops.archive_parts alter column sha256 drop not null;
+alter table export_ops.archive_parts alter column bytes drop not null;
+alter table export_ops.archive_parts alter column etag drop not null;
+do $$
+begin
+  if not exists (select 1 from pg_constraint
+                  where conrelid = 'export_ops.archive_parts'::regclass and conname = 'archive_parts_state_check'
+                    and pg_get_constraintdef(oid) like '%pending%') then
+    alter table export_ops.archive_parts drop constraint if exists archive_parts_state_check;
+    alter table export_ops.archive_parts add constraint archive_parts_state_check
+      check (state in ('pending', 'verified', 'deleted'));
+  end if;
+end
+$$;
+create index if not exists archive_parts_open_idx on export_ops.archive_parts (created_at) where state <> 'deleted';
+
+-- 2. Which rows. Plain SQL functions without SET clauses or STRICT, so the planner inlines
+-- them into each caller's query (and the keyset bounds become index conditions). The callers
+-- force custom plans: a generic plan cannot see the bounds and picks a bitmap scan of the whole
+-- month plus a sort, ten times slower than the ordered index scan a part needs.
+
+-- The rows of a selector inside the key range [lo, hi] of (created_at, id). Selectors:
+-- {"kind":"age","cutoff":ts}: older than the cutoff and final (failed, expired, or completed
+-- with no stored object; a completed export whose object is still in Storage is left for the
+-- file cleanup). {"kind":"user","user_id":uuid}: that user's rows of any age, except queued
+-- and processing ones.
+create or replace function export_ops.log_part_rows(sel jsonb, lo_at timestamptz, lo_id uuid, hi_at timestamptz, hi_id uuid)
+returns setof public.export_logs
+language sql stable as $$
+  select e.* from public.export_logs e
+   where (e.created_at, e.id) >= (lo_at, lo_id) and (e.created_at, e.id) <= (hi_at, hi_id)
+     and e.created_at < coalesce((sel ->> 'cutoff')::timestamptz, 'infinity')
+     and case sel ->> 'kind'
+           when 'user' then e.user_id = (sel ->> 'user_id')::uuid and e.status not in ('queued', 'processing')
+           when 'age' then e.status in ('failed', 'expired')
+             or (e.status = 'completed'
+                 and not (e.storage_path is not null
+                          and exists (select 1 from storage.objects o
+                                       where o.bucket_id = e.storage_bucket and o.name = e.storage_path)))
+           else false end
+$$;
+
+create or replace function export_ops.min_uuid() returns uuid
+language sql immutable as $$ select '00000000-0000-0000-0000-000000000000'::uuid $$;
+create or replace function export_ops.max_uuid() returns uuid
+language sql immutable as $$ select 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid $$;
+
+create or replace function export_ops.log_selector(p_cutoff timestamptz, p_user_id uuid) returns jsonb
+language sql immutable as $$
+  select case when p_user_id is not null then jsonb_build_object('kind', 'user', 'user_id', p_user_id)
+              else jsonb_build_object('kind', 'age', 'cutoff', p_cutoff) end
+$$;
+
+-- 3. Claiming a part: resume an abandoned one, or plan the next.
+-- Earlier drafts' signatures (an overload would make the RPC call ambiguous).
+drop function if exists public.export_ops_log_cleanup_claim_part(uuid, timestamptz, uuid, text, integer, integer);
+create or replace function public.export_ops_log_cleanup_claim_part(
+  p_run_id uuid, p_cutoff timestamptz, p_user_id uuid, p_prefix text, p_part_rows integer, p_lease_seconds integer,
+  p_after_created_at timestamptz default null, p_after_id uuid default null
+) returns json
+language plpgsql set search_path = '' set timezone = 'UTC' set plan_cache_mode = 'force_custom_plan' as $$
+declare
+  part export_ops.archive_parts;
+  sel jsonb := export_ops.log_selector(p_cutoff, p_user_id);
+  first_row record;
+  last_at timestamptz;
+  last_id uuid;
+  n integer;
+  month_end timestamptz;
+  base_key text;
+  key text;
+  dir text;
+begin
+  if p_part_rows is null or p_part_rows < 1 then
+    raise exception 'p_part_rows must be a positive number (got %)', p_part_rows;
+  end if;
+  -- One planner at a time, so two runs never plan overlapping parts.
+  perform pg_advisory_xact_lock(7248830022);
+
+  -- Another run is working on a part: it owns that part's rows until its lease runs out.
+  select * into part from export_ops.archive_parts
+   where state <> 'deleted' and lease_until > now() and run_id is distinct from p_run_id
+   order by created_at limit 1;
+  if found then
+    return json_build_object('busy', true, 'part_key', part.part_key, 'lease_until', part.lease_until);
+  end if;
+
+  -- A part left by a crashed or failed run (its lease run out or released) is finished first.
+  -- This run's own parts in flight (lease live) are neither busy nor resumable.
+  update export_ops.archive_parts p
+     set run_id = p_run_id, lease_until = now() + make_interval(secs => p_lease_seconds), attempts = p.attempts + 1
+   where p.part_key = (select part_key from export_ops.archive_parts
+                        where state <> 'deleted' and (lease_until is null or lease_until <= now())
+                        order by created_at limit 1)
+  returning * into part;
+  if found then
+    return json_build_object('part', to_json(part), 'resumed', true);
+  end if;
+
+  -- A run plans from just after its previous part (p_after): the index entries of rows it has
+  -- just deleted are dead until vacuum, and scanning them again for every part would make a
+  -- run quadratic. Rows that come to match behind the cursor wait for the next run.
+  select e.created_at, e.id into first_row
+    from export_ops.log_part_rows(sel, coalesce(p_after_created_at, '-infinity'), coalesce(p_after_id, export_ops.min_uuid()),
+                                  'infinity', export_ops.max_uuid()) e
+   where p_after_created_at is null or (e.created_at, e.id) > (p_after_created_at, p_after_id)
+   order by e.created_at, e.id limit 1;
+  if not found then
+    return json_build_object('part', null);
+  end if;
+  -- Parts never cross a month, so each object sits in its own year=/month= partition.
+  month_end := date_trunc('month', first_row.created_at, 'UTC') + interval '1 month';
+  -- One scan gives the count and the last key (a second scan of the part costs more than
+  -- sorting its keys in memory).
+  select count(*)::int, (array_agg(s.created_at order by s.created_at desc, s.id desc))[1],
+         (array_agg(s.id order by s.created_at desc, s.id desc))[1]
+    into n, last_at, last_id
+    from (select e.created_at, e.id
+            from export_ops.log_part_rows(sel, first_row.created_at, first_row.id, month_end - interval '1 microsecond', export_ops.max_uuid()) e
+           order by e.created_at, e.id limit p_part_rows) s;
+
+  -- Deterministic key from the first row; a suffix only if a deleted part (of rows since
+  -- restored) already used it, so an archived object is never overwritten with other rows.
+  base_key := to_char(first_row.created_at, 'YYYYMMDD"T"HH24MISS.US"Z"') || '-' || first_row.id;
+  select base_key || coalesce('-' || nullif(count(*), 0)::text, '') into key
+    from export_ops.archive_parts where part_key = base_key or part_key like base_key || '-%';
+  dir := concat_ws('/', nullif(p_prefix, ''), 'export_logs',
+                   'year=' || to_char(first_row.created_at, 'YYYY'), 'month=' || to_char(first_row.created_at, 'MM'));
+  insert into export_ops.archive_parts
+    (part_key, run_id, object_key, manifest_key, row_count, first_created_at, first_id, last_created_at, last_id,
+     state, selector, lease_until, attempts)
+  values (key, p_run_id, dir || '/' || key || '.ndjson.gz', dir || '/' || key || '.manifest.json', n,
+          first_row.created_at, first_row.id, last_at, last_id,
+          'pending', sel, now() + make_interval(secs => p_lease_seconds), 1)
+  returning * into part;
+  return json_build_object('part', to_json(part), 'resumed', false);
+end
+$$;
+
+-- The part, checked to be owned by this run and not finished; renews the lease.
+create or replace function export_ops.log_own_part(p_run_id uuid, p_part_key text, p_lease_seconds integer)
+returns export_ops.archive_parts
+language plpgsql set search_path = '' as $$
+declare
+  part export_ops.archive_parts;
+begin
+  update export_ops.archive_parts
+     set lease_until = now() + make_interval(secs => p_lease_seconds)
+   where part_key = p_part_key and run_id = p_run_id and state <> 'deleted'
+  returning * into part;
+  if not found then
+    raise exception 'archive part % is not held by run % (finished, or taken over after its lease ran out)', p_part_key, p_run_id;
+  end if;
+  return part;
+end
+$$;
+
+-- 4. Writing a part: its rows as NDJSON, one bounded page per call (one json value, so the
+-- API's row cap never cuts it). p_after null starts the part over, making it pending again.
+-- A row's archived form is row_to_json of the whole row: every column, timestamps ISO 8601
+-- with their zone (+00:00, the functions run with TimeZone UTC), bigint as a JSON number with
+-- Postgres's own exact digits (the job passes the text through and never parses it).
+create or replace function public.export_ops_log_cleanup_page(
+  p_run_id uuid, p_part_key text, p_after_created_at timestamptz, p_after_id uuid, p_limit integer, p_lease_seconds integer
+) returns json
+language plpgsql set search_path = '' set timezone = 'UTC' set plan_cache_mode = 'force_custom_plan' set work_mem = '64MB' as $$
+declare
+  part export_ops.archive_parts := export_ops.log_own_part(p_run_id, p_part_key, p_lease_seconds);
+  result json;
+begin
+  if p_after_created_at is null then
+    update export_ops.archive_parts set state = 'pending' where part_key = p_part_key and state = 'verified';
+  end if;
+  select json_build_object(
+           'rows', count(*),
+           'ndjson', coalesce(string_agg(r.line, E'\n' order by r.created_at, r.id) || E'\n', ''),
+           'checksum', coalesce(sum(hashtextextended(r.line, 0)), 0)::text,
+           'last_created_at', (array_agg(r.created_at order by r.created_at desc, r.id desc))[1],
+           'last_id', (array_agg(r.id order by r.created_at desc, r.id desc))[1])
+    into result
+    from (select s.created_at, s.id, row_to_json(s)::text as line
+            from (select e.* from export_ops.log_part_rows(part.selector,
+                    coalesce(p_after_created_at, part.first_created_at), coalesce(p_after_id, part.first_id),
+                    part.last_created_at, part.last_id) e
+                   where p_after_created_at is null or (e.created_at, e.id) > (p_after_created_at, p_after_id)
+                   order by e.created_at, e.id limit p_limit) s) r;
+  return result;
+end
+$$;
+
+-- The object is written and verified (size and ETag read back): record its manifest.
+create or replace function public.export_ops_log_cleanup_record_part(
+  p_run_id uuid, p_part_key text, p_manifest jsonb, p_lease_seconds integer
+) returns void
+language plpgsql set search_path = '' as $$
+begin
+  perform export_ops.log_own_part(p_run_id, p_part_key, p_lease_seconds);
+  update export_ops.archive_parts
+     set state = 'verified', manifest = p_manifest,
+         row_count = (p_manifest ->> 'row_count')::int, sha256 = p_manifest ->> 'sha256',
+         bytes = (p_manifest ->> 'bytes')::bigint, etag = p_manifest ->> 'etag'
+   where part_key = p_part_key;
+end
+$$;
+
+-- Deletes a verified part's rows in one transaction, and keeps the delete only if the rows it
+-- removed are exactly the archived ones: the same count, and the same row checksum (the sum
+-- of a 64-bit hash of each row's archived JSON text, taken by the page function from the very
+-- text that was uploaded; a sum, so no sort of the part is needed here). A row changed or
+-- added in the range since the upload undoes the delete (the inner block's exception rolls it
+-- back) and makes the part pending again, to be written anew.
+create or replace function public.export_ops_log_cleanup_delete_part(p_run_id uuid, p_part_key text)
+returns json
+language plpgsql set search_path = '' set timezone = 'UTC' set plan_cache_mode = 'force_custom_plan' as $$
+declare
+  part export_ops.archive_parts;
+  n integer;
+  checksum numeric;
+begin
+  select * into part from export_ops.archive_parts where part_key = p_part_key for update;
+  if not found or part.run_id is distinct from p_run_id then
+    raise exception 'archive part % is not held by run %', p_part_key, p_run_id;
+  end if;
+  if part.state = 'deleted' then
+    return json_build_object('status', 'already_deleted', 'deleted', 0);
+  end if;
+  if part.state <> 'verified' then
+    raise exception 'archive part % is %, not verified: its rows cannot be deleted', p_part_key, part.state;
+  end if;
+  begin
+    -- The ids are collected first and deleted through the primary key: a join of the range
+    -- with the table would make the planner scan the whole table for every part.
+    with gone as (
+      delete from public.export_logs e
+       where e.id = any (array(select s.id from export_ops.log_part_rows(part.selector, part.first_created_at, part.first_id,
+                                                                          part.last_created_at, part.last_id) s))
+      returning hashtextextended(row_to_json(e)::text, 0) as h)
+    select count(*)::int, coalesce(sum(h), 0) into n, checksum from gone;
+    if n <> part.row_count or checksum::text <> (part.manifest ->> 'row_checksum') then
+      raise exception using errcode = 'EOPS1', message = format('archive part %s: %s rows now, %s archived', p_part_key, n, part.row_count);
+    end if;
+  exception when sqlstate 'EOPS1' then
+    update export_ops.archive_parts set state = 'pending' where part_key = p_part_key;
+    return json_build_object('status', 'stale', 'deleted', 0, 'rows_now', n, 'rows_archived', part.row_count);
+  end;
+  update export_ops.archive_parts set state = 'deleted', deleted_at = now(), lease_until = null where part_key = p_part_key;
+  return json_build_object('status', 'deleted', 'deleted', n);
+end
+$$;
+
+-- Gives a part back at once (after a failure), so a rerun need not wait for the lease.
+create or replace function public.export_ops_log_cleanup_release_part(p_run_id uuid, p_part_key text) returns void
+language sql set search_path = '' as $$
+  update export_ops.archive_parts set lease_until = now()
+   where part_key = p_part_key and run_id = p_run_id and state <> 'deleted';
+$$;
+
+-- Forgets a part whose range no longer holds any of its rows (the job has removed its
+-- objects). Refuses if rows are there again.
+create or replace function public.export_ops_log_cleanup_drop_part(p_run_id uuid, p_part_key text) returns void
+language plpgsql set search_path = '' as $$
+declare
+  part export_ops.archive_parts := export_ops.log_own_part(p_run_id, p_part_key, 0);
+begin
+  if exists (select 1 from export_ops.log_part_rows(part.selector, part.first_created_at, part.first_id,
+                                                    part.last_created_at, part.last_id)) then
+    raise exception 'archive part % has rows again; it will be written on the next run', p_part_key;
+  end if;
+  delete from export_ops.archive_parts where part_key = p_part_key;
+end
+$$;
+
+-- 5. Archival turned off (and unarchived deletes allowed explicitly): delete a bounded batch.
+create or replace function public.export_ops_log_cleanup_delete_unarchived(p_cutoff timestamptz, p_user_id uuid, p_limit integer)
+returns integer
+language plpgsql set search_path = '' as $$
+declare
+  deleted integer;
+begin
+  delete from public.export_logs e
+   where e.id in (select s.id from export_ops.log_part_rows(export_ops.log_selector(p_cutoff, p_user_id),
+                                   '-infinity', export_ops.min_uuid(), 'infinity', export_ops.max_uuid()) s
+                   order by s.created_at, s.id limit p_limit);
+  get diagnostics deleted = row_count;
+  return deleted;
+end
+$$;
+
+-- 6. Statistics (the seed's getCleanupStats fields, sizes measured from the rows). The rows
+-- left on purpose (stale, waiting for their file) are counted through the status index; the
+-- eligible count and size need a pass over the eligible rows, skipped when p_measure is false
+-- (a real run, which counts what it deletes anyway).
+drop function if exists public.export_ops_log_cleanup_stats(timestamptz, uuid);
+create or replace function public.export_ops_log_cleanup_stats(
+  p_cutoff timestamptz, p_user_id uuid default null, p_measure boolean default true
+) returns json
+language plpgsql stable set search_path = '' set timezone = 'UTC' set plan_cache_mode = 'force_custom_plan' as $$
+declare
+  sel jsonb := export_ops.log_selector(p_cutoff, p_user_id);
+  eligible bigint;
+  bytes numeric;
+  stale bigint;
+  waiting bigint := 0;
+begin
+  if p_measure then
+    select count(*), coalesce(sum(pg_column_size(e.*)), 0) into eligible, bytes
+      from export_ops.log_part_rows(sel, '-infinity', export_ops.min_uuid(), 'infinity', export_ops.max_uuid()) e;
+  end if;
+  select count(*) into stale from public.export_logs e
+   where e.status in ('queued', 'processing')
+     and case when p_user_id is null then e.created_at < p_cutoff else e.user_id = p_user_id end;
+  if p_user_id is null then
+    select count(*) into waiting from public.export_logs e
+     where e.status = 'completed' and e.created_at < p_cutoff and e.storage_path is not null
+       and exists (select 1 from storage.objects o where o.bucket_id = e.storage_bucket and o.name = e.storage_path);
+  end if;
+  return json_build_object(
+    'eligible_for_cleanup', eligible,
+    'total_size_estimate_mb', round(bytes / 1048576.0, 3),
+    'oldest_log_date', (select min(created_at) from public.export_logs),
+    'cutoff_date', p_cutoff,
+    'stale_count', stale,
+    'waiting_for_file_count', waiting,
+    'open_parts', (select count(*) from export_ops.archive_parts where state <> 'deleted'));
+end
+$$;
+
+-- 7. Restore: puts archived rows back exactly. Rows already present (same id or export_id)
+-- are skipped, so a restore can be rerun; rows whose user no longer exists are counted, not
+-- inserted (the app's foreign key would refuse them).
+-- SECURITY DEFINER only to read auth.users, which service_role cannot; EXECUTE stays granted
+-- to service_role alone.
+create or replace function public.export_ops_log_cleanup_restore(p_ndjson text, p_dry_run boolean default false)
+returns json
+language plpgsql security definer set search_path = '' set timezone = 'UTC' set plan_cache_mode = 'force_custom_plan' as $$
+declare
+  result json;
+begin
+  with archived as (
+    select r.* from regexp_split_to_table(p_ndjson, E'\n') as line,
+           jsonb_populate_record(null::public.export_logs, line::jsonb) r
+     where line <> ''),
+  inserted as (
+    insert into public.export_logs
+    select a.* from archived a
+     where not p_dry_run and exists (select 1 from auth.users u where u.id = a.user_id)
+    on conflict do nothing
+    returning 1)
+  select json_build_object(
+    'rows', (select count(*) from archived),
+    'inserted', (select count(*) from inserted),
+    'present', (select count(*) from archived a
+                 where exists (select 1 from public.export_logs e where e.id = a.id or e.export_id = a.export_id)),
+    'orphaned', (select count(*) from archived a where not exists (select 1 from auth.users u where u.id = a.user_id)))
+  into result;
+  return result;
+end
+$$;
+
+select export_ops.restrict_functions_to_service_role();
