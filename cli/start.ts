@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { fileCleanupJob } from '../lambdas/file-cleanup/job';
+import { logCleanupJob } from '../lambdas/log-cleanup/job';
 import { metricsAggregateJob } from '../lambdas/metrics-aggregate/job';
 import { createJobDeps, type JobDefinition, type JobResult, runJob } from '../lambdas/shared/job';
 import { seedExports } from '../local/seed';
@@ -8,6 +9,8 @@ import { wholeNumber } from './local';
 
 /** Exports seeded by `npm start`: enough to show every kind of row, quick on PGlite. */
 const DEFAULT_SEED_COUNT = 2_000;
+/** Twice the log retention, so the log cleanup has rows to archive. */
+const SEED_DAYS = 60;
 
 const HOUR_MS = 3_600_000;
 /** The metrics job's default lag: the last hour it may aggregate closed this long ago. */
@@ -20,6 +23,7 @@ type AnyJob = JobDefinition<Record<string, unknown>, JobResult>;
 /** Every job, in the order a day of operations would run them, with the input `npm start` gives it. */
 const JOBS: { def: AnyJob; input(now: Date): Record<string, unknown> }[] = [
   { def: fileCleanupJob as unknown as AnyJob, input: (now) => ({ scheduledTime: now.toISOString() }) },
+  { def: logCleanupJob as unknown as AnyJob, input: (now) => ({ scheduledTime: now.toISOString() }) },
   {
     def: metricsAggregateJob as unknown as AnyJob,
     input: (now) => {
@@ -41,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const say = (line: string) => process.stdout.write(`${line}\n`);
     say(`local stack on ${stack.db.kind}: Supabase ${stack.supabase.url}, S3 ${stack.s3.endpoint} (${Date.now() - started} ms)`);
-    const seeded = await seedExports({ db: stack.db, storageDir: stack.storageDir, supabaseUrl: stack.supabase.url }, { count });
+    const seeded = await seedExports({ db: stack.db, storageDir: stack.storageDir, supabaseUrl: stack.supabase.url }, { count, days: SEED_DAYS });
     say(`seeded: ${JSON.stringify(seeded)}`);
     const env = { ...process.env, ...stack.env };
     for (const { def, input } of JOBS) {
