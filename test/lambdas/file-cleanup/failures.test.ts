@@ -1,6 +1,7 @@
 import { fileCleanupJob } from '../../../lambdas/file-cleanup/job';
 import { runJob } from '../../../lambdas/shared/job';
 import { RETRY_ATTEMPTS } from '../../../lambdas/shared/retry';
+import { createServiceClient } from '../../../lambdas/shared/supabase';
 import type { LocalStack } from '../../../local/stack';
 import { jobDepsFor } from '../../support/jobs';
 import { databaseMode, startTestStack } from '../../support/stack';
@@ -47,6 +48,17 @@ describe(`file cleanup when Storage fails, on ${databaseMode}`, () => {
     const { ids } = await exportsWithFiles(2);
     stack.supabase.faults.add({ ...REMOVE, fault: { drop: true } });
     expect(await run()).toMatchObject({ deleted_count: 2, failed_count: 0 });
+    expect(await statusOf(stack, ids)).toEqual(['expired', 'expired']);
+  });
+
+  test('a call that hangs past the client timeout is retried', async () => {
+    const { ids } = await exportsWithFiles(2);
+    stack.supabase.faults.add({ ...REMOVE, fault: { hang: true } });
+    const deps = await jobDepsFor(stack, 'file-cleanup');
+    deps.supabase = createServiceClient(stack.supabase.url, stack.serviceRoleKey, 300);
+    const result = await runJob(fileCleanupJob, deps, { scheduledTime: now.toISOString() });
+    expect(removeCalls).toBe(2);
+    expect(result).toMatchObject({ deleted_count: 2, failed_count: 0 });
     expect(await statusOf(stack, ids)).toEqual(['expired', 'expired']);
   });
 
