@@ -34,6 +34,37 @@ export interface ExportOpsSettings {
    */
   readonly fileGraceHours?: number;
   /**
+   * Hours an object in the exports bucket must have existed, unneeded by any export row, before
+   * the file cleanup reports it as an orphan.
+   * @default 48
+   */
+  readonly orphanGraceHours?: number;
+  /**
+   * Let the file cleanup delete orphaned objects (it always reports them).
+   * @default false
+   */
+  readonly deleteOrphans?: boolean;
+  /**
+   * Failed deletions of one file after which the file cleanup reports it as stuck.
+   * @default 5
+   */
+  readonly maxFileAttempts?: number;
+  /**
+   * Archive log rows to S3 before deleting them.
+   * @default true
+   */
+  readonly archiveEnabled?: boolean;
+  /**
+   * With `archiveEnabled: false`, allow the log cleanup to delete rows without an archive.
+   * @default false (it refuses)
+   */
+  readonly allowUnarchivedDelete?: boolean;
+  /**
+   * Minutes after an hour closes before the metrics job aggregates it (late-finishing exports).
+   * @default 15
+   */
+  readonly metricsLagMinutes?: number;
+  /**
    * CloudWatch namespace of the EMF metrics the jobs emit.
    * @default 'ExportOps'
    */
@@ -135,6 +166,12 @@ export const DEFAULTS = {
   logRetentionDays: 30,
   fileRetentionHours: 24,
   fileGraceHours: 0,
+  orphanGraceHours: 48,
+  deleteOrphans: false,
+  maxFileAttempts: 5,
+  archiveEnabled: true,
+  allowUnarchivedDelete: false,
+  metricsLagMinutes: 15,
   metricsNamespace: 'ExportOps',
   scheduleTimeZone: 'UTC',
   fileCleanupCron: '0 2 * * ? *',
@@ -184,6 +221,12 @@ export function resolveConfig(scope: Construct, props: ExportOpsSettings = {}): 
     logRetentionDays: num('logRetentionDays', DEFAULTS.logRetentionDays, 1),
     fileRetentionHours: num('fileRetentionHours', DEFAULTS.fileRetentionHours, 1),
     fileGraceHours: num('fileGraceHours', DEFAULTS.fileGraceHours, 0),
+    orphanGraceHours: num('orphanGraceHours', DEFAULTS.orphanGraceHours, 0),
+    deleteOrphans: bool('deleteOrphans', raw('deleteOrphans'), DEFAULTS.deleteOrphans),
+    maxFileAttempts: num('maxFileAttempts', DEFAULTS.maxFileAttempts, 1),
+    archiveEnabled: bool('archiveEnabled', raw('archiveEnabled'), DEFAULTS.archiveEnabled),
+    allowUnarchivedDelete: bool('allowUnarchivedDelete', raw('allowUnarchivedDelete'), DEFAULTS.allowUnarchivedDelete),
+    metricsLagMinutes: num('metricsLagMinutes', DEFAULTS.metricsLagMinutes, 0),
     metricsNamespace: matching('metricsNamespace', str('metricsNamespace', DEFAULTS.metricsNamespace)!, /^[A-Za-z0-9.\-_/#:]{1,255}$/, 'must be a CloudWatch namespace'),
     scheduleTimeZone: timeZone(str('scheduleTimeZone', DEFAULTS.scheduleTimeZone)!),
     fileCleanupCron: cron('fileCleanupCron', str('fileCleanupCron', DEFAULTS.fileCleanupCron)!),

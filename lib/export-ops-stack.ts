@@ -70,6 +70,9 @@ export class ExportOpsStack extends Stack {
         EXPORTS_BUCKET: config.exportsBucket,
         FILE_RETENTION_HOURS: String(config.fileRetentionHours),
         FILE_GRACE_HOURS: String(config.fileGraceHours),
+        ORPHAN_GRACE_HOURS: String(config.orphanGraceHours),
+        DELETE_ORPHANS: String(config.deleteOrphans),
+        MAX_FILE_ATTEMPTS: String(config.maxFileAttempts),
       });
     // log-cleanup: streams up to ~1M rows through JSON + gzip (single-threaded CPU) into a
     //   multipart upload; 1769 MB is one full vCPU, more would not help. Monthly, so cents.
@@ -78,11 +81,13 @@ export class ExportOpsStack extends Stack {
         ARCHIVE_BUCKET: this.archive.bucket.bucketName,
         ARCHIVE_PREFIX: config.archivePrefix,
         LOG_RETENTION_DAYS: String(config.logRetentionDays),
+        ARCHIVE_ENABLED: String(config.archiveEnabled),
+        ALLOW_UNARCHIVED_DELETE: String(config.allowUnarchivedDelete),
       });
     // metrics-aggregate: one SQL round trip per hourly window; a 14-day backfill is 336 trips,
     //   a few minutes. 10 min stays well inside the hourly interval.
     this.metricsAggregate = job('metrics-aggregate', config.metricsCron, { memorySize: 256, timeout: Duration.minutes(10) },
-      'Aggregates export_logs into hourly CloudWatch metrics', {});
+      'Aggregates export_logs into hourly CloudWatch metrics', { METRICS_LAG_MINUTES: String(config.metricsLagMinutes) });
 
     for (const j of [this.fileCleanup, this.logCleanup, this.metricsAggregate]) {
       // GetSecretValue on this one secret only (no DescribeSecret, no other secrets).
@@ -108,7 +113,6 @@ export class ExportOpsStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       exportMetricsJob: this.metricsAggregate,
       cleanupJobs: [
-        // Files that could not be deleted plus failed runs; a failed log run is one count.
         // CleanupFailures counts the files a run could not delete plus 1 for a run that threw.
         { job: this.fileCleanup, failureMetrics: ['CleanupFailures'] },
         { job: this.logCleanup, failureMetrics: ['LogCleanupFailures'] },

@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 
 export type JobName = 'file-cleanup' | 'log-cleanup' | 'metrics-aggregate';
 
-/** The `service` key of every log line (Powertools' POWERTOOLS_SERVICE_NAME overrides it). */
+/** The `service` key of every log line; which job wrote it is the line's own `job` key. */
 export const SERVICE_NAME = 'export-ops';
 
 /**

@@ -38,6 +38,8 @@ describe('resolveConfig', () => {
     ['negative retention', { ...url, logRetentionDays: '-1' }, /'logRetentionDays'.*at least 1.*"-1"/],
     ['negative grace', { ...url, fileGraceHours: -2 }, /'fileGraceHours'.*must not be negative/],
     ['fractional hours', { ...url, fileRetentionHours: '1.5' }, /'fileRetentionHours'.*whole number/],
+    ['orphan deletion not a boolean', { ...url, deleteOrphans: 'yes' }, /'deleteOrphans'.*true or false/],
+    ['zero attempts', { ...url, maxFileAttempts: '0' }, /'maxFileAttempts'.*at least 1/],
     ['five-field cron', { ...url, fileCleanupCron: '0 2 * * *' }, /'fileCleanupCron'.*six-field/],
     ['hour out of range', { ...url, fileCleanupCron: '0 25 * * ? *' }, /'fileCleanupCron'.*hours field '25'/],
     ['both day fields set', { ...url, logCleanupCron: '0 3 1 * MON *' }, /'logCleanupCron'.*exactly one/],

@@ -31,24 +31,29 @@ describe('ExportOpsStack', () => {
     const secretId = { Ref: expect.stringMatching(/^ServiceRoleKey/) };
     const common = { SUPABASE_URL: 'https://abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY_SECRET_ID: secretId, NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_METRICS_NAMESPACE: 'ExportOps' };
     expect(fns['file-cleanup']).toMatchObject({ MemorySize: 512, Timeout: 900, Environment: { Variables: {
-      ...common, EXPORTS_BUCKET: 'exports', FILE_RETENTION_HOURS: '24', FILE_GRACE_HOURS: '0' } } });
+      ...common, EXPORTS_BUCKET: 'exports', FILE_RETENTION_HOURS: '24', FILE_GRACE_HOURS: '0',
+      ORPHAN_GRACE_HOURS: '48', DELETE_ORPHANS: 'false', MAX_FILE_ATTEMPTS: '5' } } });
     expect(fns['log-cleanup']).toMatchObject({ MemorySize: 1769, Timeout: 900, Environment: { Variables: {
-      ...common, ARCHIVE_BUCKET: { Ref: expect.stringMatching(/^ArchiveBucket/) }, ARCHIVE_PREFIX: 'export-logs', LOG_RETENTION_DAYS: '30' } } });
-    expect(fns['metrics-aggregate']).toMatchObject({ MemorySize: 256, Timeout: 600, Environment: { Variables: common } });
+      ...common, ARCHIVE_BUCKET: { Ref: expect.stringMatching(/^ArchiveBucket/) }, ARCHIVE_PREFIX: 'export-logs', LOG_RETENTION_DAYS: '30',
+      ARCHIVE_ENABLED: 'true', ALLOW_UNARCHIVED_DELETE: 'false' } } });
+    expect(fns['metrics-aggregate']).toMatchObject({ MemorySize: 256, Timeout: 600, Environment: { Variables: { ...common, METRICS_LAG_MINUTES: '15' } } });
     // The key itself is never an environment value.
     expect(JSON.stringify(fns)).not.toMatch(/SUPABASE_SERVICE_ROLE_KEY"/);
   });
 
-  test('settings flow through: crons, time zone, namespace, retentions', () => {
-    const template = Template.fromStack(exportOpsStack({
+  test('settings flow through: crons, time zone, namespace, retentions, job options', () => {
+    const template = Template.fromStack(exportOpsStack({}, {
       fileCleanupCron: '30 1 * * ? *', scheduleTimeZone: 'Europe/Berlin', metricsNamespace: 'Acme/Exports',
-      fileRetentionHours: 48, exportsBucket: 'user-exports', functionLogRetentionDays: 90, archivePrefix: 'audit/exports',
+      fileRetentionHours: '48', exportsBucket: 'user-exports', functionLogRetentionDays: '90', archivePrefix: 'audit/exports',
+      deleteOrphans: 'true', archiveEnabled: 'false', allowUnarchivedDelete: 'true', metricsLagMinutes: '30',
     }));
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(30 1 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 3);
     const fns = functions(template);
     expect(fns['file-cleanup'].Environment.Variables).toMatchObject({ FILE_RETENTION_HOURS: '48', EXPORTS_BUCKET: 'user-exports', POWERTOOLS_METRICS_NAMESPACE: 'Acme/Exports' });
-    expect(fns['log-cleanup'].Environment.Variables.ARCHIVE_PREFIX).toBe('audit/exports');
+    expect(fns['log-cleanup'].Environment.Variables).toMatchObject({ ARCHIVE_PREFIX: 'audit/exports', ARCHIVE_ENABLED: 'false', ALLOW_UNARCHIVED_DELETE: 'true' });
+    expect(fns['file-cleanup'].Environment.Variables.DELETE_ORPHANS).toBe('true');
+    expect(fns['metrics-aggregate'].Environment.Variables.METRICS_LAG_MINUTES).toBe('30');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExportsTotal', Namespace: 'Acme/Exports' });
   });
 
