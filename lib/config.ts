@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { JOB_DEFAULTS } from '../lambdas/shared/config';
 
 /**
  * Settings of the export-ops stack. Each one can be given as a stack prop or as a
@@ -162,17 +163,18 @@ export type ExportOpsConfig = Required<Omit<ExportOpsSettings, 'serviceRoleKeySe
   Pick<ExportOpsSettings, 'serviceRoleKeySecret' | 'alarmEmail'>;
 
 export const DEFAULTS = {
-  exportsBucket: 'exports',
-  logRetentionDays: 30,
-  fileRetentionHours: 24,
-  fileGraceHours: 0,
-  orphanGraceHours: 48,
-  deleteOrphans: false,
-  maxFileAttempts: 5,
-  archiveEnabled: true,
-  allowUnarchivedDelete: false,
-  metricsLagMinutes: 15,
-  metricsNamespace: 'ExportOps',
+  // What the functions do by default, taken from the one place the functions define it.
+  exportsBucket: JOB_DEFAULTS.exportsBucket,
+  logRetentionDays: JOB_DEFAULTS.logRetentionDays,
+  fileRetentionHours: JOB_DEFAULTS.fileRetentionHours,
+  fileGraceHours: JOB_DEFAULTS.fileGraceHours,
+  orphanGraceHours: JOB_DEFAULTS.orphanGraceHours,
+  deleteOrphans: JOB_DEFAULTS.deleteOrphans,
+  maxFileAttempts: JOB_DEFAULTS.maxFileAttempts,
+  archiveEnabled: JOB_DEFAULTS.archiveEnabled,
+  allowUnarchivedDelete: JOB_DEFAULTS.allowUnarchivedDelete,
+  metricsLagMinutes: JOB_DEFAULTS.metricsLagMinutes,
+  metricsNamespace: JOB_DEFAULTS.metricsNamespace,
   scheduleTimeZone: 'UTC',
   fileCleanupCron: '0 2 * * ? *',
   logCleanupCron: '0 3 1 * ? *',
@@ -182,7 +184,7 @@ export const DEFAULTS = {
   avgDurationThresholdMs: 5000,
   volumeThreshold: 1000,
   cleanupFailuresThreshold: 5,
-  archivePrefix: 'export-logs',
+  archivePrefix: JOB_DEFAULTS.archivePrefix,
   archiveEncryption: 'kms',
   archiveTransitionDays: 30,
   archiveExpirationDays: 0,

@@ -14,24 +14,41 @@ const flag = (fallback: boolean) =>
     .transform((v) => v === 'true' || v === '1');
 const optionalText = z.string().trim().min(1).optional();
 
+/** Every default, in one place: the CDK stack (lib/config.ts) takes its job defaults from here. */
+export const JOB_DEFAULTS = {
+  exportsBucket: 'exports',
+  archivePrefix: 'export-logs',
+  archiveEnabled: true,
+  allowUnarchivedDelete: false,
+  logRetentionDays: 30,
+  fileRetentionHours: 24,
+  fileGraceHours: 0,
+  orphanGraceHours: 48,
+  deleteOrphans: false,
+  maxFileAttempts: 5,
+  fileClaimLeaseSeconds: 900,
+  metricsLagMinutes: 15,
+  metricsNamespace: 'ExportOps',
+} as const;
+
 const schema = z.object({
     SUPABASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://<project>.supabase.co' }),
     SUPABASE_SERVICE_ROLE_KEY: optionalText,
     SUPABASE_SERVICE_ROLE_KEY_SECRET_ID: optionalText,
-    EXPORTS_BUCKET: z.string().trim().min(1).default('exports'),
+    EXPORTS_BUCKET: z.string().trim().min(1).default(JOB_DEFAULTS.exportsBucket),
     ARCHIVE_BUCKET: optionalText,
-    ARCHIVE_PREFIX: z.string().trim().default('export-logs').transform((p) => p.replace(/^\/+|\/+$/g, '')),
-    ARCHIVE_ENABLED: flag(true),
-    ALLOW_UNARCHIVED_DELETE: flag(false),
-    LOG_RETENTION_DAYS: positiveInt(30),
-    FILE_RETENTION_HOURS: positiveInt(24),
-    FILE_GRACE_HOURS: nonNegative(0),
-    ORPHAN_GRACE_HOURS: nonNegative(48),
-    DELETE_ORPHANS: flag(false),
-    MAX_FILE_ATTEMPTS: positiveInt(5),
-    FILE_CLAIM_LEASE_SECONDS: positiveInt(900),
-    METRICS_LAG_MINUTES: nonNegative(15),
-    POWERTOOLS_METRICS_NAMESPACE: z.string().trim().min(1).default('ExportOps'),
+    ARCHIVE_PREFIX: z.string().trim().default(JOB_DEFAULTS.archivePrefix).transform((p) => p.replace(/^\/+|\/+$/g, '')),
+    ARCHIVE_ENABLED: flag(JOB_DEFAULTS.archiveEnabled),
+    ALLOW_UNARCHIVED_DELETE: flag(JOB_DEFAULTS.allowUnarchivedDelete),
+    LOG_RETENTION_DAYS: positiveInt(JOB_DEFAULTS.logRetentionDays),
+    FILE_RETENTION_HOURS: positiveInt(JOB_DEFAULTS.fileRetentionHours),
+    FILE_GRACE_HOURS: nonNegative(JOB_DEFAULTS.fileGraceHours),
+    ORPHAN_GRACE_HOURS: nonNegative(JOB_DEFAULTS.orphanGraceHours),
+    DELETE_ORPHANS: flag(JOB_DEFAULTS.deleteOrphans),
+    MAX_FILE_ATTEMPTS: positiveInt(JOB_DEFAULTS.maxFileAttempts),
+    FILE_CLAIM_LEASE_SECONDS: positiveInt(JOB_DEFAULTS.fileClaimLeaseSeconds),
+    METRICS_LAG_MINUTES: nonNegative(JOB_DEFAULTS.metricsLagMinutes),
+    POWERTOOLS_METRICS_NAMESPACE: z.string().trim().min(1).default(JOB_DEFAULTS.metricsNamespace),
 });
 
 export interface ExportOpsConfig {
