@@ -3,16 +3,14 @@
  * and prints `{result, maxRssMb}` as the last line, so the job's own peak memory is measured
  * apart from the local stack that serves it.
  */
-import { fileCleanupJob } from '../lambdas/file-cleanup/job';
-import { createJobDeps, type JobDefinition, type JobResult, runJob } from '../lambdas/shared/job';
-
-const JOBS: Record<string, () => Promise<JobDefinition<Record<string, unknown>, JobResult>>> = {
-  'file-cleanup': async () => fileCleanupJob as unknown as JobDefinition<Record<string, unknown>, JobResult>,
-};
+import { JOBS } from '../lambdas/jobs';
+import { createJobDeps, runJob } from '../lambdas/shared/job';
+import type { JobName } from '../lambdas/shared/observability';
 
 async function main(): Promise<void> {
   const [name, inputJson] = process.argv.slice(2);
-  const def = await JOBS[name]();
+  const def = JOBS[name as JobName];
+  if (!def) throw new Error(`unknown job "${name}"`);
   const deps = await createJobDeps(def.name);
   const result = await runJob(def, deps, JSON.parse(inputJson ?? '{}'));
   const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);

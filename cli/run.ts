@@ -1,5 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createJobDeps, type JobDefinition, type JobResult, parseJobInput, runJob } from '../lambdas/shared/job';
+import { JOBS } from '../lambdas/jobs';
+import { createJobDeps, parseJobInput, runJob } from '../lambdas/shared/job';
+import type { JobName } from '../lambdas/shared/observability';
 
 type Flags = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -9,13 +11,14 @@ interface CliJob {
   flags: Flags;
   /** Turns flags into the same input object the Lambda receives (then checked by the job's schema). */
   toInput(values: Values): Record<string, unknown>;
-  load(): Promise<JobDefinition<unknown, JobResult>>;
+  /** Which job of the registry runs. */
+  job: JobName;
 }
 
 const optionalNumber = (value: unknown) => (value === undefined ? undefined : Number(value));
 
 /** One entry per job; each maps its flags onto the job's input schema. */
-const JOBS: Record<string, CliJob> = {
+const CLI_JOBS: Record<string, CliJob> = {
   metrics: {
     usage: 'export-ops run metrics [--from ISO --to ISO] [--dry-run] [--now ISO] [--json]\n'
       + '         | --report failure-rate [--lookback-minutes N] | --report volume [--period hourly|daily] [--days N]\n'
@@ -28,30 +31,30 @@ const JOBS: Record<string, CliJob> = {
       from: v.from, to: v.to, dryRun: v['dry-run'], scheduledTime: v.now, report: v.report,
       lookbackMinutes: optionalNumber(v['lookback-minutes']), period: v.period, days: optionalNumber(v.days),
     }),
-    load: async () => (await import('../lambdas/metrics-aggregate/job')).metricsAggregateJob as unknown as JobDefinition<unknown, JobResult>,
+    job: 'metrics-aggregate',
   },
   'file-cleanup': {
     usage: 'export-ops run file-cleanup [--dry-run] [--now ISO] [--max-files N] [--json]',
     flags: { 'dry-run': { type: 'boolean' }, now: { type: 'string' }, 'max-files': { type: 'string' } },
     toInput: (v) => ({ dryRun: v['dry-run'], scheduledTime: v.now, maxFiles: optionalNumber(v['max-files']) }),
-    load: async () => (await import('../lambdas/file-cleanup/job')).fileCleanupJob as JobDefinition<unknown, JobResult>,
+    job: 'file-cleanup',
   },
   'log-cleanup': {
     usage: 'export-ops run log-cleanup [--dry-run] [--stats] [--user ID] [--now ISO] [--json]',
     flags: { 'dry-run': { type: 'boolean' }, stats: { type: 'boolean' }, user: { type: 'string' }, now: { type: 'string' } },
     toInput: (v) => ({ dryRun: v['dry-run'], statsOnly: v.stats, userId: v.user, scheduledTime: v.now }),
-    load: async () => (await import('../lambdas/log-cleanup/job')).logCleanupJob as unknown as JobDefinition<unknown, JobResult>,
+    job: 'log-cleanup',
   },
 };
 
-const USAGE = `usage:\n${Object.values(JOBS).map((j) => `  ${j.usage}`).join('\n')}\n`;
+const USAGE = `usage:\n${Object.values(CLI_JOBS).map((j) => `  ${j.usage}`).join('\n')}\n`;
 
 /** Drops unset flags so the job's schema sees only what was given. */
 const defined = (input: Record<string, unknown>) => Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  const job = name ? JOBS[name] : undefined;
+  const job = name ? CLI_JOBS[name] : undefined;
   if (!job) {
     process.stderr.write(name && name !== '--help' ? `unknown job "${name}"\n${USAGE}` : USAGE);
     return name && name !== '--help' ? 2 : 0;
@@ -61,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`usage: ${job.usage}\n`);
     return 0;
   }
-  const def = await job.load();
+  const def = JOBS[job.job];
   const input = parseJobInput(def, defined(job.toInput(values)));
   const deps = await createJobDeps(def.name);
   const result = await runJob(def, deps, input);

@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util';
-import { fileCleanupJob } from '../lambdas/file-cleanup/job';
-import { logCleanupJob } from '../lambdas/log-cleanup/job';
-import { metricsAggregateJob } from '../lambdas/metrics-aggregate/job';
-import { createJobDeps, type JobDefinition, type JobResult, runJob } from '../lambdas/shared/job';
+import { type AnyJob, JOBS } from '../lambdas/jobs';
+import { createJobDeps, runJob } from '../lambdas/shared/job';
 import { seedExports } from '../local/seed';
 import { startLocalStack } from '../local/stack';
 import { wholeNumber } from './local';
@@ -18,14 +16,12 @@ const METRICS_LAG_MS = 15 * 60_000;
 /** Hours the metrics job emits at start (a full 14-day backfill would print 1,680 EMF lines). */
 const METRICS_HOURS = 3;
 
-type AnyJob = JobDefinition<Record<string, unknown>, JobResult>;
-
 /** Every job, in the order a day of operations would run them, with the input `npm start` gives it. */
-const JOBS: { def: AnyJob; input(now: Date): Record<string, unknown> }[] = [
-  { def: fileCleanupJob as unknown as AnyJob, input: (now) => ({ scheduledTime: now.toISOString() }) },
-  { def: logCleanupJob as unknown as AnyJob, input: (now) => ({ scheduledTime: now.toISOString() }) },
+const DAY_OF_JOBS: { def: AnyJob; input(now: Date): Record<string, unknown> }[] = [
+  { def: JOBS['file-cleanup'], input: (now) => ({ scheduledTime: now.toISOString() }) },
+  { def: JOBS['log-cleanup'], input: (now) => ({ scheduledTime: now.toISOString() }) },
   {
-    def: metricsAggregateJob as unknown as AnyJob,
+    def: JOBS['metrics-aggregate'],
     input: (now) => {
       const to = Math.floor((now.getTime() - METRICS_LAG_MS) / HOUR_MS) * HOUR_MS;
       return { scheduledTime: now.toISOString(), from: new Date(to - METRICS_HOURS * HOUR_MS).toISOString(), to: new Date(to).toISOString() };
@@ -48,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     const seeded = await seedExports({ db: stack.db, storageDir: stack.storageDir, supabaseUrl: stack.supabase.url }, { count, days: SEED_DAYS });
     say(`seeded: ${JSON.stringify(seeded)}`);
     const env = { ...process.env, ...stack.env };
-    for (const { def, input } of JOBS) {
+    for (const { def, input } of DAY_OF_JOBS) {
       say(`\n== ${def.name} ==`);
       const deps = await createJobDeps(def.name, { env });
       const result = await runJob(def, deps, input(new Date()));
