@@ -130,6 +130,10 @@ begin
       new.storage_path := parsed.path;
     end if;
   end if;
+  if tg_op = 'UPDATE' and (new.storage_bucket, new.storage_path) is distinct from (old.storage_bucket, old.storage_path) then
+    -- A new path gets a new judgement: the file cleanup flagged the old one, not this one.
+    delete from export_ops.file_claims where export_log_id = new.id and skip_reason is not null;
+  end if;
   if new.finished_at is null and new.status in ('completed', 'failed') then
     -- On insert the row's own updated_at is its finish time; on update the app's
     -- updated_at trigger may run after this one, so take the statement's clock.

@@ -100,6 +100,14 @@ describe(`file cleanup on ${databaseMode}`, () => {
     const second = await run();
     expect(second.skipped).toMatchObject({ count: 0, flagged_total: 5 });
     expect(second.total_found).toBe(0);
+
+    // The app fixes one row's URL: the flag goes, and the next run deletes the right file.
+    await insertExports(stack, now, [{ upload: `${USER}/fixed.json`, file_url: null, status: 'failed' }]);
+    await stack.db.query(`update public.export_logs set file_url = $1 where export_id = $2`, [storageUrl(stack, 'public', `${USER}/fixed.json`), bad[0]]);
+    const third = await run();
+    expect(third).toMatchObject({ total_found: 1, deleted_count: 1, skipped: { count: 0, flagged_total: 4 } });
+    expect(sentNames).toEqual([`${USER}/fixed.json`]);
+    expect(await statusOf(stack, [bad[0]])).toEqual(['expired']);
   });
 
   test('a dry run changes nothing and plans exactly what the real run then does', async () => {
