@@ -65,6 +65,73 @@ create schema if not exists export_ops;
 revoke all on schema export_ops from public, anon, authenticated;
 grant usage on schema export_ops to service_role;
 
+-- One row per job run: the audit record.
+create table if not exists export_ops.runs (
+  id uuid primary key default gen_random_uuid(),
+  job text not null check (job in ('file-cleanup', 'log-cleanup', 'metrics-aggregate')),
+  scheduled_time timestamptz,
+  dry_run boolean not null default false,
+  started_at timestamptz not null default now(),
+  finished_at timestamptz,
+  status text not null default 'running' check (status in ('running', 'succeeded', 'partial', 'failed')),
+  result jsonb,
+  error text
+);
+create index if not exists runs_job_started_idx on export_ops.runs (job, started_at desc);
+
+-- File cleanup: claims (a lease per row) and attempts (errors kept across runs).
+create table if not exists export_ops.file_claims (
+  export_log_id uuid primary key references public.export_logs (id) on delete cascade,
+  run_id uuid references export_ops.runs (id) on delete set null,
+  lease_until timestamptz,
+  attempts integer not null default 0,
+  last_error text,
+  last_attempt_at timestamptz,
+  skip_reason text
+);
+create index if not exists file_claims_lease_idx on export_ops.file_claims (lease_until);
+
+-- Log cleanup: one row per archive part; rows are deleted only once its state is 'verified'.
+create table if not exists export_ops.archive_parts (
+  part_key text primary key,
+  run_id uuid references export_ops.runs (id) on delete set null,
+  object_key text not null,
+  manifest_key text not null,
+  row_count integer not null,
+  first_created_at timestamptz not null,
+  first_id uuid not null,
+  last_created_at timestamptz not null,
+  last_id uuid not null,
+  sha256 text not null,
+  bytes bigint not null,
+  etag text not null,
+  state text not null default 'verified' check (state in ('verified', 'deleted')),
+  created_at timestamptz not null default now(),
+  deleted_at timestamptz
+);
+
+-- Metrics: each closed window is emitted once.
+create table if not exists export_ops.metric_windows (
+  window_start timestamptz primary key,
+  window_end timestamptz not null,
+  run_id uuid references export_ops.runs (id) on delete set null,
+  claimed_at timestamptz not null default now(),
+  emitted_at timestamptz,
+  summary jsonb
+);
+
+do $$
+declare
+  t text;
+begin
+  foreach t in array array['runs', 'file_claims', 'archive_parts', 'metric_windows'] loop
+    execute format('alter table export_ops.%I enable row level security', t);
+    execute format('revoke all on export_ops.%I from public, anon, authenticated', t);
+    execute format('grant select, insert, update, delete on export_ops.%I to service_role', t);
+  end loop;
+end
+$$;
+
 -- Percent-decoding, once. Returns null for bytes that are not UTF-8, so a bad URL never
 -- fails the app's own insert.
 create or replace function export_ops.percent_decode(encoded text) returns text
@@ -167,73 +234,6 @@ create index if not exists export_logs_finished_at_idx on public.export_logs (fi
   where finished_at is not null;
 create index if not exists export_logs_storage_path_idx on public.export_logs (storage_bucket, storage_path)
   where storage_path is not null;
-
--- One row per job run: the audit record.
-create table if not exists export_ops.runs (
-  id uuid primary key default gen_random_uuid(),
-  job text not null check (job in ('file-cleanup', 'log-cleanup', 'metrics-aggregate')),
-  scheduled_time timestamptz,
-  dry_run boolean not null default false,
-  started_at timestamptz not null default now(),
-  finished_at timestamptz,
-  status text not null default 'running' check (status in ('running', 'succeeded', 'partial', 'failed')),
-  result jsonb,
-  error text
-);
-create index if not exists runs_job_started_idx on export_ops.runs (job, started_at desc);
-
--- File cleanup: claims (a lease per row) and attempts (errors kept across runs).
-create table if not exists export_ops.file_claims (
-  export_log_id uuid primary key references public.export_logs (id) on delete cascade,
-  run_id uuid references export_ops.runs (id) on delete set null,
-  lease_until timestamptz,
-  attempts integer not null default 0,
-  last_error text,
-  last_attempt_at timestamptz,
-  skip_reason text
-);
-create index if not exists file_claims_lease_idx on export_ops.file_claims (lease_until);
-
--- Log cleanup: one row per archive part; rows are deleted only once its state is 'verified'.
-create table if not exists export_ops.archive_parts (
-  part_key text primary key,
-  run_id uuid references export_ops.runs (id) on delete set null,
-  object_key text not null,
-  manifest_key text not null,
-  row_count integer not null,
-  first_created_at timestamptz not null,
-  first_id uuid not null,
-  last_created_at timestamptz not null,
-  last_id uuid not null,
-  sha256 text not null,
-  bytes bigint not null,
-  etag text not null,
-  state text not null default 'verified' check (state in ('verified', 'deleted')),
-  created_at timestamptz not null default now(),
-  deleted_at timestamptz
-);
-
--- Metrics: each closed window is emitted once.
-create table if not exists export_ops.metric_windows (
-  window_start timestamptz primary key,
-  window_end timestamptz not null,
-  run_id uuid references export_ops.runs (id) on delete set null,
-  claimed_at timestamptz not null default now(),
-  emitted_at timestamptz,
-  summary jsonb
-);
-
-do $$
-declare
-  t text;
-begin
-  foreach t in array array['runs', 'file_claims', 'archive_parts', 'metric_windows'] loop
-    execute format('alter table export_ops.%I enable row level security', t);
-    execute format('revoke all on export_ops.%I from public, anon, authenticated', t);
-    execute format('grant select, insert, update, delete on export_ops.%I to service_role', t);
-  end loop;
-end
-$$;
 
 -- 3. Run records, shared by every job.
 -- Starting a run also closes the job's runs that never finished (their process crashed or
