@@ -7,8 +7,6 @@ import { wholeNumber } from './local';
 
 /** Exports seeded by `npm start`: enough to show every kind of row, quick on PGlite. */
 const DEFAULT_SEED_COUNT = 2_000;
-/** Twice the log retention, so the log cleanup has rows to archive. */
-const SEED_DAYS = 60;
 
 const HOUR_MS = 3_600_000;
 /** The metrics job's default lag: the last hour it may aggregate closed this long ago. */
@@ -41,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const say = (line: string) => process.stdout.write(`${line}\n`);
     say(`local stack on ${stack.db.kind}: Supabase ${stack.supabase.url}, S3 ${stack.s3.endpoint} (${Date.now() - started} ms)`);
-    const seeded = await seedExports({ db: stack.db, storageDir: stack.storageDir, supabaseUrl: stack.supabase.url }, { count, days: SEED_DAYS });
+    const seeded = await seedExports({ db: stack.db, storageDir: stack.storageDir, supabaseUrl: stack.supabase.url }, { count });
     say(`seeded: ${JSON.stringify(seeded)}`);
     const env = { ...process.env, ...stack.env };
     for (const { def, input } of DAY_OF_JOBS) {

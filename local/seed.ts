@@ -15,7 +15,10 @@ export interface SeedTarget {
 export interface SeedOptions {
   /** How many export rows. */
   count: number;
-  /** Spread of created_at back from `now`, in days. @default 30 */
+  /**
+   * Spread of created_at back from `now`, in days. Twice the default log retention, so every
+   * job finds work. @default 60
+   */
   days?: number;
   /** @default the current time */
   now?: Date;
@@ -46,6 +49,8 @@ export interface SeedSummary {
 const SEED_CHUNK = 50_000;
 /** Files written concurrently. */
 const FILE_WRITE_CONCURRENCY = 64;
+/** See SeedOptions.days. */
+const DEFAULT_SEED_DAYS = 60;
 /** Exports per user, on average. */
 const EXPORTS_PER_USER = 25;
 
@@ -62,7 +67,7 @@ export async function seedExports(target: SeedTarget, options: SeedOptions): Pro
   const { db } = target;
   const bucket = target.exportsBucket ?? 'exports';
   const seed = options.seed ?? 1;
-  const days = options.days ?? 30;
+  const days = options.days ?? DEFAULT_SEED_DAYS;
   const now = (options.now ?? new Date()).toISOString();
   const users = Math.max(1, Math.ceil(options.count / EXPORTS_PER_USER));
   const base = target.supabaseUrl.replace(/\/+$/, '');
