@@ -33,8 +33,11 @@ export interface FileCleanupOutcome {
   orphans: OrphanReport;
   more: boolean;
   dry_run: boolean;
-  /** Dry run only: exactly what a real run would delete and mark. */
-  planned?: { delete: { export_id: string; path: string }[]; mark_expired: string[]; truncated: boolean };
+  /**
+   * Dry run only: exactly what a real run would delete and mark, and the bytes it would free by
+   * the rows' own file_size (a real run counts what Storage reports instead).
+   */
+  planned?: { delete: { export_id: string; path: string }[]; mark_expired: string[]; truncated: boolean; bytes_estimate: number };
 }
 
 /** A batch split by what each row points at. */
@@ -71,7 +74,7 @@ export async function cleanExpiredFiles(deps: JobDeps, runId: string, options: F
     orphans: { scanned_all: false, count: 0, bytes: 0, deleted: 0, sample: [] },
     more: false,
     dry_run: options.dryRun,
-    ...(options.dryRun ? { planned: { delete: [], mark_expired: [], truncated: false } } : {}),
+    ...(options.dryRun ? { planned: { delete: [], mark_expired: [], truncated: false, bytes_estimate: 0 } } : {}),
   };
 
   try {
@@ -147,6 +150,7 @@ function planBatch(out: FileCleanupOutcome, objects: { row: FileRow; path: strin
   const planned = out.planned!;
   for (const { row, path } of objects) {
     out.deleted_count += 1;
+    planned.bytes_estimate += Number(row.file_size ?? 0);
     if (planned.delete.length < DRY_RUN_LIST_LIMIT) planned.delete.push({ export_id: row.export_id, path });
     else planned.truncated = true;
   }

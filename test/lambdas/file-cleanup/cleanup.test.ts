@@ -126,6 +126,7 @@ describe(`file cleanup on ${databaseMode}`, () => {
     expect(sentNames).toEqual([]);
     expect(dry.planned?.delete.map((d) => d.path).sort()).toEqual([`${USER}/d1.json`, `${USER}/d2.json`]);
     expect(dry.planned?.mark_expired).toHaveLength(3);
+    expect(dry.planned?.bytes_estimate).toBe(200); // the two rows' file_size, 100 each
 
     const real = await run();
     expect(sentNames.sort()).toEqual(dry.planned?.delete.map((d) => d.path).sort());
