@@ -124,7 +124,6 @@ $$;
 
 -- At the end of a run: gives back every claim it still holds (rows that failed, or that it did
 -- not finish), so the next run retries them at once instead of after the lease.
-drop function if exists public.export_ops_release_files(uuid, uuid[]);
 create or replace function public.export_ops_release_files(p_run_id uuid) returns integer
 language sql set search_path = '' as $$
   with released as (
