@@ -1,14 +1,13 @@
-import { createJobDeps, type JobDeps } from '../../../lambdas/shared/job';
+import type { JobDeps } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
+import { jobDepsFor } from '../../support/jobs';
 
 /** Helpers shared by the metrics tests: capture EMF from stdout, check it, aggregate rows in JS. */
 
 export const HOUR = 3_600_000;
 export const floorHour = (ms: number) => Math.floor(ms / HOUR) * HOUR;
 
-export async function metricsDeps(stack: LocalStack): Promise<JobDeps> {
-  return createJobDeps('metrics-aggregate', { env: { ...stack.env } });
-}
+export const metricsDeps = (stack: LocalStack): Promise<JobDeps> => jobDepsFor(stack, 'metrics-aggregate');
 
 /** Records what is written to stdout (Powertools writes EMF through its own Console to it). */
 export function captureStdout() {
