@@ -6,9 +6,11 @@ import { parseArchiveLocation, restoreArchive } from '../lambdas/log-cleanup/res
 
 const USAGE = `usage: export-ops restore --from <s3://bucket/prefix | prefix | manifest key> [--dry-run] [--json]
 
-Puts archived export logs back into public.export_logs. Each part's SHA-256 and row count are
-checked against its manifest before any of its rows is inserted; rows already present are
-skipped, so a restore can be rerun. A bare prefix or key is read from ARCHIVE_BUCKET.
+Puts archived export logs back into public.export_logs. Only parts this database recorded
+are restored: each object is read once and its SHA-256 and row count checked against the
+database's record (not the manifest beside it) before any of its rows is inserted; rows
+already present are skipped, so a restore can be rerun. A bare prefix or key is read from
+ARCHIVE_BUCKET.
 `;
 
 /**

@@ -45,8 +45,6 @@ const COLUMNS: Array<[string, string]> = [
   ['created_at', 'string'],
   ['updated_at', 'string'],
   ['downloaded_count', 'int'],
-  ['storage_bucket', 'string'],
-  ['storage_path', 'string'],
   ['finished_at', 'string'],
 ];
 

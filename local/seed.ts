@@ -83,6 +83,7 @@ export async function seedExports(target: SeedTarget, options: SeedOptions): Pro
   for (let start = 1; start <= options.count; start += SEED_CHUNK) {
     const end = Math.min(options.count, start + SEED_CHUNK - 1);
     await db.query(SEED_ROWS_SQL, [seed, start, end, users, days, now, base, bucket, options.mix === 'expired-files']);
+    await db.query(SEED_FINISH_TIMES_SQL, [seed, start, end]);
     if (options.files !== false) files += await createFiles(target, bucket, seed, start, end);
   }
   const malformed = options.malformed === false ? 0 : await seedMalformed(db, base, bucket, seed, now);
@@ -131,7 +132,7 @@ named as (
     from shaped)
 insert into public.export_logs
   (export_id, user_id, "timestamp", format, config, conversation_count, file_size, status, file_url,
-   expires_at, error_message, created_at, updated_at, finished_at)
+   expires_at, error_message, created_at, updated_at)
 select export_id, user_id, created, format,
        jsonb_build_object('scope', scope, 'includeMetadata', true, 'filters', '{}'::jsonb, 'seed', $1::text),
        conversations,
@@ -148,25 +149,32 @@ select export_id, user_id, created, format,
        case when state = 'failed' then (array['TimeoutError: export exceeded 300 s', 'StorageError: upload failed with 503',
          'ValidationError: no conversations match the filters', 'QuotaExceeded: daily export limit reached'])[1 + i % 4] end,
        created,
-       created + make_interval(secs => (300 + conversations * (8 + 4 * r4)) / 1000.0),
-       -- Expired rows finished (completed) before they expired; queued and processing have not.
-       case when state in ('completed', 'expired', 'failed')
-            then created + make_interval(secs => (300 + conversations * (8 + 4 * r4)) / 1000.0) end
+       created + make_interval(secs => (300 + conversations * (8 + 4 * r4)) / 1000.0)
   from named
 on conflict (export_id) do nothing`;
+
+// History as export-ops would have seen it: the triggers stamped each final row when it was
+// written (now, for a seed), so move the stamp back to when the row really finished. Expired
+// rows finished (completed) before they expired: updated_at is that finish here.
+const SEED_FINISH_TIMES_SQL = `
+update export_ops.exports x
+   set finished_at = e.updated_at, finished_source = 'observed'
+  from public.export_logs e
+ where e.id = x.id and x.finished_at is not null
+   and e.export_id in (select md5('export:' || $1 || ':' || i)::uuid from generate_series($2::int, $3::int) i)`;
 
 /** Creates the stored objects of completed rows i in [start, end], as the app's uploads would. */
 async function createFiles(target: SeedTarget, bucket: string, seed: number, start: number, end: number): Promise<number> {
   const { rows } = await target.db.query<{ id: string; size: string | number }>(
     `insert into storage.objects (bucket_id, name, owner, metadata)
-     select storage_bucket, storage_path, user_id,
+     select x.storage_bucket, x.storage_path, e.user_id,
             jsonb_build_object('size', file_size, 'contentLength', file_size, 'mimetype',
               case format when 'csv' then 'text/csv' when 'markdown' then 'text/markdown' else 'application/json' end,
-              'eTag', '"' || md5(export_id::text) || '"', 'lastModified', created_at, 'cacheControl', 'max-age=3600',
+              'eTag', '"' || md5(e.export_id::text) || '"', 'lastModified', e.created_at, 'cacheControl', 'max-age=3600',
               'httpStatusCode', 200)
-       from public.export_logs
-      where export_id in (select md5('export:' || $1 || ':' || i)::uuid from generate_series($2::int, $3::int) i)
-        and status = 'completed' and storage_bucket = $4 and storage_path is not null
+       from public.export_logs e join export_ops.exports x on x.id = e.id
+      where e.export_id in (select md5('export:' || $1 || ':' || i)::uuid from generate_series($2::int, $3::int) i)
+        and e.status = 'completed' and x.storage_bucket = $4 and x.storage_path is not null
      on conflict (bucket_id, name) do nothing
      returning id, (metadata ->> 'size') as size`,
     [seed, start, end, bucket],
@@ -187,13 +195,18 @@ async function createFiles(target: SeedTarget, bucket: string, seed: number, sta
   return rows.length;
 }
 
-/** Completed, long-expired rows whose Storage URL must never reach a remove() call. */
+/**
+ * Completed, long-expired rows whose URL must never reach a remove() call: empty path, `..`,
+ * absolute, another bucket, a foreign host, another user's folder.
+ */
 async function seedMalformed(db: Database, base: string, bucket: string, seed: number, now: string): Promise<number> {
   const urls = [
     `${base}/storage/v1/object/public/${bucket}/`,
     `${base}/storage/v1/object/public/${bucket}/USER/../other-user/secret.json`,
     `${base}/storage/v1/object/public/${bucket}//etc/passwd`,
     `${base}/storage/v1/object/public/avatars/USER/avatar.png`,
+    `https://attacker.example/storage/v1/object/public/${bucket}/USER/copy.json`,
+    `${base}/storage/v1/object/public/${bucket}/00000000-0000-0000-0000-00000000b0b0/not-mine.json`,
   ];
   const { rows } = await db.query(
     `insert into public.export_logs (export_id, user_id, "timestamp", format, config, conversation_count, file_size,

@@ -1,12 +1,9 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { must } from '../shared/job';
+import type { RowObjectFields } from './object-path';
 
 /** A row the cleanup works on, as the claim and preview functions return it. */
-export interface FileRow {
-  id: string;
-  export_id: string;
-  bucket: string | null;
-  path: string | null;
+export interface FileRow extends RowObjectFields {
   file_url: string | null;
   file_size: number | null;
   attempts: number;

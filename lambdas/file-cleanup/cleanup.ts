@@ -1,6 +1,6 @@
 import type { JobDeps } from '../shared/job';
 import { FileClaims, type DueRule, type FileRow } from './claims';
-import { resolveStoredObject, type SkipReason } from './object-path';
+import { resolveStoredObject, type OwnershipRule, type SkipReason } from './object-path';
 import { MAX_NAMES_PER_REMOVE, removeObjects } from './storage-remover';
 import { scanOrphans, type OrphanReport } from './orphans';
 
@@ -41,12 +41,12 @@ export interface FileCleanupOutcome {
 }
 
 /** A batch split by what each row points at. */
-function classify(rows: FileRow[], exportsBucket: string) {
+function classify(rows: FileRow[], rule: OwnershipRule) {
   const objects: { row: FileRow; path: string }[] = [];
   const noFile: FileRow[] = [];
   const invalid: { row: FileRow; reason: SkipReason }[] = [];
   for (const row of rows) {
-    const target = resolveStoredObject(row, exportsBucket);
+    const target = resolveStoredObject(row, rule);
     if (target.kind === 'object') objects.push({ row, path: target.path });
     else if (target.kind === 'none') noFile.push(row);
     else invalid.push({ row, reason: target.reason });
@@ -120,7 +120,7 @@ async function cleanBatches(
     }
     if (rows.length === 0) break;
     out.total_found += rows.length;
-    const { objects, noFile, invalid } = classify(rows, config.exportsBucket);
+    const { objects, noFile, invalid } = classify(rows, config);
     for (const { row, reason } of invalid) skip(row, reason);
 
     if (options.dryRun) {

@@ -1,15 +1,22 @@
 import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { must } from '../shared/job';
-import type { PartManifest } from './parts-store';
+import { must } from '../shared/supabase';
 
 /** Lines sent per restore call: ~1.5 MB of NDJSON, well inside one request and one statement. */
 export const RESTORE_BATCH_ROWS = 2_000;
+/** Parts listed per call to the database's part records. */
+const PARTS_PAGE = 100;
 const MANIFEST_SUFFIX = '.manifest.json';
+const OBJECT_SUFFIX = '.ndjson.gz';
 
 export interface RestoreSummary {
   parts: number;
@@ -22,6 +29,14 @@ export interface RestoreSummary {
   dry_run: boolean;
 }
 
+/** A part as this database recorded it when it verified the upload: the only thing restore trusts. */
+interface RecordedPart {
+  part_key: string;
+  object_key: string;
+  sha256: string;
+  row_count: number;
+}
+
 /** `s3://bucket/key` or a bare key/prefix in the default bucket. */
 export function parseArchiveLocation(from: string, defaultBucket: string | undefined): { bucket: string; key: string } {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(from);
@@ -30,51 +45,56 @@ export function parseArchiveLocation(from: string, defaultBucket: string | undef
   return { bucket: defaultBucket, key: from.replace(/^\/+/, '') };
 }
 
-async function bodyOf(s3: S3Client, bucket: string, key: string): Promise<Readable> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return object.Body as Readable;
-}
-
-/** The manifest keys at a location: the key itself if it is a manifest, else every manifest under it. */
-async function* manifestKeys(s3: S3Client, bucket: string, key: string): AsyncGenerator<string> {
-  if (key.endsWith(MANIFEST_SUFFIX)) {
-    yield key;
-    return;
-  }
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) if (object.Key?.endsWith(MANIFEST_SUFFIX)) yield object.Key;
-    token = page.NextContinuationToken;
-  } while (token);
-}
-
-/** The part's NDJSON lines, decompressed as they stream in. */
-function linesOf(body: Readable): AsyncIterable<string> {
-  return createInterface({ input: body.pipe(createGunzip()), crlfDelay: Infinity });
-}
-
-/** Streams the part once and throws unless its SHA-256 and line count are the manifest's. */
-async function verifyPart(s3: S3Client, bucket: string, manifest: PartManifest): Promise<void> {
-  const hash = createHash('sha256');
-  let rows = 0;
-  for await (const line of linesOf(await bodyOf(s3, bucket, manifest.object_key))) {
-    hash.update(`${line}\n`);
-    rows += 1;
-  }
-  const sha256 = hash.digest('hex');
-  if (sha256 !== manifest.sha256 || rows !== manifest.row_count) {
-    throw new Error(
-      `s3://${bucket}/${manifest.object_key} does not match its manifest (sha256 ${sha256} vs ${manifest.sha256}, ` +
-        `${rows} rows vs ${manifest.row_count}); nothing of this part restored`,
-    );
+/** The recorded parts whose object key starts with `prefix` (a manifest key names its own object). */
+async function* recordedParts(supabase: SupabaseClient, key: string): AsyncGenerator<RecordedPart> {
+  const prefix = key.endsWith(MANIFEST_SUFFIX) ? `${key.slice(0, -MANIFEST_SUFFIX.length)}${OBJECT_SUFFIX}` : key;
+  let after: string | null = null;
+  for (;;) {
+    const page: RecordedPart[] = must('export_ops_log_cleanup_parts', await supabase.rpc('export_ops_log_cleanup_parts', {
+      p_prefix: prefix, p_after_key: after, p_limit: PARTS_PAGE,
+    }));
+    yield* page;
+    if (page.length < PARTS_PAGE) return;
+    after = page[page.length - 1].object_key;
   }
 }
 
 /**
- * Puts archived export logs back: for each part at `from` (a manifest key, or a prefix holding
- * manifests) it checks the object's SHA-256 and row count against the manifest, then inserts the
- * rows exactly as archived, in batches. Rows already present are skipped, so it can be rerun.
+ * Reads the part's object once, decompressing it into a local file while hashing it, and
+ * throws unless its SHA-256 and line count are the ones this database recorded. The rows are
+ * then sent from that file, so what is inserted is exactly what was checked: a second read of
+ * the object could return something else. The manifest beside the object is not read at all:
+ * anyone able to write the object could write it too.
+ */
+async function downloadVerified(s3: S3Client, bucket: string, part: RecordedPart, dir: string): Promise<string> {
+  const file = join(dir, `${part.part_key}.ndjson`);
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: part.object_key }));
+  const hash = createHash('sha256');
+  const out = createWriteStream(file);
+  let rows = 0;
+  for await (const line of createInterface({ input: (object.Body as Readable).pipe(createGunzip()), crlfDelay: Infinity })) {
+    hash.update(`${line}\n`);
+    rows += 1;
+    if (!out.write(`${line}\n`)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  out.end();
+  await finished(out);
+  const sha256 = hash.digest('hex');
+  if (sha256 !== part.sha256 || rows !== part.row_count) {
+    throw new Error(
+      `s3://${bucket}/${part.object_key} does not match what this database recorded for part ${part.part_key} ` +
+        `(sha256 ${sha256} vs ${part.sha256}, ${rows} rows vs ${part.row_count}); nothing of this part restored`,
+    );
+  }
+  return file;
+}
+
+/**
+ * Puts archived export logs back. The parts come from the database's own records
+ * (export_ops.archive_parts) under `key` (a prefix, or one part's manifest key); each part's
+ * object is read once and checked against the SHA-256 and row count recorded there before any
+ * of its rows is inserted, and the database checks again that every row lies in the part's
+ * recorded key range. Rows already present are skipped, so it can be rerun.
  *
  * @example
  * const summary = await restoreArchive({ s3, supabase, bucket: 'archive', key: 'export-logs/export_logs/year=2026/' });
@@ -88,30 +108,35 @@ export async function restoreArchive(args: {
 }): Promise<RestoreSummary> {
   const { s3, supabase, bucket } = args;
   const summary: RestoreSummary = { parts: 0, rows: 0, inserted: 0, present: 0, orphaned: 0, dry_run: args.dryRun === true };
-  const send = async (lines: string[]) => {
+  const send = async (partKey: string, lines: string[]) => {
     const answer = must<{ rows: number; inserted: number; present: number; orphaned: number }>(
       'export_ops_log_cleanup_restore',
-      await supabase.rpc('export_ops_log_cleanup_restore', { p_ndjson: `${lines.join('\n')}\n`, p_dry_run: summary.dry_run }),
+      await supabase.rpc('export_ops_log_cleanup_restore', { p_part_key: partKey, p_ndjson: `${lines.join('\n')}\n`, p_dry_run: summary.dry_run }),
     );
     summary.rows += answer.rows;
     summary.inserted += answer.inserted;
     summary.present += answer.present;
     summary.orphaned += answer.orphaned;
   };
-  for await (const manifestKey of manifestKeys(s3, bucket, args.key)) {
-    const manifest = JSON.parse(await (await bodyOf(s3, bucket, manifestKey)).toArray().then((c) => Buffer.concat(c).toString('utf8'))) as PartManifest;
-    await verifyPart(s3, bucket, manifest);
-    let batch: string[] = [];
-    for await (const line of linesOf(await bodyOf(s3, bucket, manifest.object_key))) {
-      batch.push(line);
-      if (batch.length === RESTORE_BATCH_ROWS) {
-        await send(batch);
-        batch = [];
+  const dir = await mkdtemp(join(tmpdir(), 'export-ops-restore-'));
+  try {
+    for await (const part of recordedParts(supabase, args.key)) {
+      const file = await downloadVerified(s3, bucket, part, dir);
+      let batch: string[] = [];
+      for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+        batch.push(line);
+        if (batch.length === RESTORE_BATCH_ROWS) {
+          await send(part.part_key, batch);
+          batch = [];
+        }
       }
+      if (batch.length) await send(part.part_key, batch);
+      await rm(file);
+      summary.parts += 1;
     }
-    if (batch.length) await send(batch);
-    summary.parts += 1;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  if (summary.parts === 0) throw new Error(`no archive manifests at s3://${bucket}/${args.key}`);
+  if (summary.parts === 0) throw new Error(`no archived parts recorded under s3://${bucket}/${args.key}`);
   return summary;
 }

@@ -17,6 +17,12 @@ const optionalText = z.string().trim().min(1).optional();
 /** Every default, in one place: the CDK stack (lib/config.ts) takes its job defaults from here. */
 export const JOB_DEFAULTS = {
   exportsBucket: 'exports',
+  /**
+   * Where an export's object must lie for the file cleanup to delete it: the path starts with
+   * this, `{user_id}` and `{export_id}` replaced by the row's own. The app stores files at
+   * `<user_id>/<file name>`, so a row can only ever name its own user's folder.
+   */
+  ownedPathPrefix: '{user_id}/',
   archivePrefix: 'export-logs',
   archiveEnabled: true,
   allowUnarchivedDelete: false,
@@ -36,6 +42,23 @@ const schema = z.object({
     SUPABASE_SERVICE_ROLE_KEY: optionalText,
     SUPABASE_SERVICE_ROLE_KEY_SECRET_ID: optionalText,
     EXPORTS_BUCKET: z.string().trim().min(1).default(JOB_DEFAULTS.exportsBucket),
+    OWNED_PATH_PREFIX: z.string().trim().default(JOB_DEFAULTS.ownedPathPrefix)
+      .refine((p) => /\{(user_id|export_id)\}/.test(p), 'must contain {user_id} or {export_id}, so a row can only name an object of its own')
+      .refine((p) => !/\{(?!user_id\}|export_id\})[^}]*\}/.test(p), 'may use only the placeholders {user_id} and {export_id}'),
+    STORAGE_URL_ORIGINS: z.string().trim().optional().transform((list, ctx) => {
+      if (!list) return undefined;
+      const origins: string[] = [];
+      for (const item of list.split(',').map((o) => o.trim()).filter(Boolean)) {
+        try {
+          const url = new URL(item);
+          if (!/^https?:$/.test(url.protocol) || url.origin !== item.replace(/\/+$/, '').toLowerCase()) throw new Error();
+          origins.push(url.origin);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `must be comma-separated origins such as https://files.example.com (no path); "${item}" is not one` });
+        }
+      }
+      return origins;
+    }),
     ARCHIVE_BUCKET: optionalText,
     ARCHIVE_PREFIX: z.string().trim().default(JOB_DEFAULTS.archivePrefix).transform((p) => p.replace(/^\/+|\/+$/g, '')),
     ARCHIVE_ENABLED: flag(JOB_DEFAULTS.archiveEnabled),
@@ -56,6 +79,10 @@ export interface ExportOpsConfig {
   /** Where the service-role key comes from; the key itself is never kept in this object. */
   serviceRoleKeySource: { kind: 'env' } | { kind: 'secret'; secretId: string };
   exportsBucket: string;
+  /** Template every deletable object path starts with ({user_id}, {export_id} filled in per row). */
+  ownedPathPrefix: string;
+  /** Origins (scheme://host[:port]) of Storage URLs the file cleanup trusts: the project's own. */
+  storageUrlOrigins: string[];
   archive: {
     enabled: boolean;
     /** Required when enabled (checked by the log cleanup job, which is the only user). */
@@ -113,6 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExportOpsConfi
       ? { kind: 'env' }
       : { kind: 'secret', secretId: e.SUPABASE_SERVICE_ROLE_KEY_SECRET_ID as string },
     exportsBucket: e.EXPORTS_BUCKET,
+    ownedPathPrefix: e.OWNED_PATH_PREFIX,
+    storageUrlOrigins: e.STORAGE_URL_ORIGINS ?? [new URL(e.SUPABASE_URL).origin],
     archive: {
       enabled: e.ARCHIVE_ENABLED,
       bucket: e.ARCHIVE_BUCKET,

@@ -3,10 +3,13 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { z } from 'zod';
+import { advanceBackfill } from './backfill';
 import { loadConfig, type ExportOpsConfig } from './config';
 import { createJobLogger, createJobMetrics, type JobName } from './observability';
 import { createS3Client } from './s3';
-import { createServiceClient, resolveServiceRoleKey } from './supabase';
+import { createServiceClient, must, resolveServiceRoleKey } from './supabase';
+
+export { must };
 
 /** The ports a job runs over; the handler, the CLI and the tests all build the same ones. */
 export interface JobDeps {
@@ -93,16 +96,6 @@ export async function createJobDeps(
   };
 }
 
-/** Unwraps a supabase-js answer, turning `{ error }` into a thrown Error with the call named. */
-export function must<T>(what: string, answer: { data: T | null; error: { message: string; code?: string } | null }): T {
-  if (answer.error) {
-    const error = new Error(`${what} failed: ${answer.error.message}`);
-    Object.assign(error, { code: answer.error.code });
-    throw error;
-  }
-  return answer.data as T;
-}
-
 /**
  * Runs a job once with its audit record, one structured result line and its EMF metrics.
  * The same function serves the Lambda handler, the CLI and the tests.
@@ -123,6 +116,10 @@ export async function runJob<Input, Result extends JobResult>(
     p_dry_run: dryRun,
   }));
   try {
+    if (!dryRun) {
+      const backfill = await advanceBackfill(deps.supabase, deps.remainingMs);
+      if (backfill.rows > 0 || !backfill.done) deps.logger.info('backfill of rows written before export-ops', { ...backfill });
+    }
     const partial = await def.run(deps, input, runId);
     const result = { ...partial, duration_ms: Date.now() - started, timestamp: new Date().toISOString() } as Result;
     const status = result.more ? 'partial' : 'succeeded';

@@ -35,3 +35,13 @@ export function createServiceClient(url: string, serviceRoleKey: string, timeout
     },
   });
 }
+
+/** Unwraps a supabase-js answer, turning `{ error }` into a thrown Error with the call named. */
+export function must<T>(what: string, answer: { data: T | null; error: { message: string; code?: string } | null }): T {
+  if (answer.error) {
+    const error = new Error(`${what} failed: ${answer.error.message}`);
+    Object.assign(error, { code: answer.error.code });
+    throw error;
+  }
+  return answer.data as T;
+}

@@ -79,3 +79,54 @@ create table if not exists storage.objects (
 alter table storage.buckets enable row level security;
 alter table storage.objects enable row level security;
 grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
+
+-- The app's own table, as the app creates it (../shared contract §1), with its updated_at
+-- trigger, its row level security and its policies: created only where it is missing (a fresh
+-- local stack). On a real project the app's migrations made it; export-ops never creates,
+-- alters or replaces anything of it.
+do $$
+begin
+  if to_regclass('public.export_logs') is not null then
+    return;
+  end if;
+  create table public.export_logs (
+    id uuid primary key default gen_random_uuid(),
+    export_id uuid not null unique,
+    user_id uuid not null references auth.users (id) on delete cascade,
+    "timestamp" timestamptz not null,
+    format text not null check (format in ('json', 'jsonl', 'csv', 'markdown')),
+    config jsonb not null,
+    conversation_count integer not null check (conversation_count >= 0),
+    file_size bigint check (file_size >= 0),
+    status text not null default 'queued'
+      check (status in ('queued', 'processing', 'completed', 'failed', 'expired')),
+    file_url text,
+    expires_at timestamptz,
+    error_message text,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    downloaded_count integer default 0
+  );
+  create index idx_export_logs_user_id on public.export_logs (user_id);
+  create index idx_export_logs_timestamp on public.export_logs ("timestamp" desc);
+  create index idx_export_logs_status on public.export_logs (status);
+  create index idx_export_logs_format on public.export_logs (format);
+  create index idx_export_logs_expires_at on public.export_logs (expires_at);
+  create or replace function public.update_export_logs_updated_at() returns trigger
+  language plpgsql as $f$
+  begin
+    new.updated_at := now();
+    return new;
+  end
+  $f$;
+  create trigger update_export_logs_updated_at before update on public.export_logs
+    for each row execute function public.update_export_logs_updated_at();
+  alter table public.export_logs enable row level security;
+  create policy "Users can view own export logs" on public.export_logs
+    for select using (user_id = auth.uid());
+  create policy "Users can insert own export logs" on public.export_logs
+    for insert with check (user_id = auth.uid());
+  create policy "Users can update own export logs" on public.export_logs
+    for update using (user_id = auth.uid());
+end
+$$;

@@ -16,29 +16,32 @@ create or replace function export_ops.file_cleanup_due(
 ) returns table (id uuid, due timestamptz)
 language sql stable set search_path = '' as $$
   select d.id, d.due from (
-    (select l.id, l.expires_at as due from public.export_logs l
-      where l.status = 'completed' and l.expires_at is not null
-        and l.expires_at <= p_now - make_interval(secs => p_grace_hours * 3600)
-        and (p_after_due is null or (l.expires_at, l.id) > (p_after_due, p_after_id))
-        and not exists (select 1 from export_ops.file_claims c where c.export_log_id = l.id
+    (select x.id, x.expires_at as due from export_ops.exports x
+      where x.status = 'completed' and x.expires_at is not null
+        and x.expires_at <= p_now - make_interval(secs => p_grace_hours * 3600)
+        and (p_after_due is null or (x.expires_at, x.id) > (p_after_due, p_after_id))
+        and not exists (select 1 from export_ops.file_claims c where c.export_log_id = x.id
                           and (c.skip_reason is not null or (p_skip_leased and c.lease_until > now())))
-      order by l.expires_at, l.id limit p_limit)
+      order by x.expires_at, x.id limit p_limit)
     union all
-    (select l.id, l.created_at + make_interval(secs => p_retention_hours * 3600) from public.export_logs l
-      where l.status = 'completed' and l.expires_at is null
-        and l.created_at <= p_now - make_interval(secs => p_retention_hours * 3600)
-        and (p_after_due is null or (l.created_at + make_interval(secs => p_retention_hours * 3600), l.id) > (p_after_due, p_after_id))
-        and not exists (select 1 from export_ops.file_claims c where c.export_log_id = l.id
+    (select x.id, x.created_at + make_interval(secs => p_retention_hours * 3600) from export_ops.exports x
+      where x.status = 'completed' and x.expires_at is null
+        and x.created_at <= p_now - make_interval(secs => p_retention_hours * 3600)
+        and (p_after_due is null or (x.created_at + make_interval(secs => p_retention_hours * 3600), x.id) > (p_after_due, p_after_id))
+        and not exists (select 1 from export_ops.file_claims c where c.export_log_id = x.id
                           and (c.skip_reason is not null or (p_skip_leased and c.lease_until > now())))
-      order by l.created_at, l.id limit p_limit)
+      order by x.created_at, x.id limit p_limit)
   ) d order by d.due, d.id limit p_limit;
 $$;
 
--- What the job needs of a row, as one JSON object.
-create or replace function export_ops.file_cleanup_row(l public.export_logs, c export_ops.file_claims)
+-- What the job needs of a row, as one JSON object: the live row's owner and URL, and what
+-- export-ops derived from that URL (never a value a client wrote).
+create or replace function export_ops.file_cleanup_row(l public.export_logs, x export_ops.exports, c export_ops.file_claims)
 returns jsonb language sql immutable set search_path = '' as $$
-  select jsonb_build_object('id', l.id, 'export_id', l.export_id, 'bucket', l.storage_bucket, 'path', l.storage_path,
-                            'file_url', l.file_url, 'file_size', l.file_size, 'attempts', coalesce(c.attempts, 0));
+  select jsonb_build_object('id', l.id, 'export_id', l.export_id, 'user_id', l.user_id,
+                            'origin', x.storage_origin, 'bucket', x.storage_bucket, 'path', x.storage_path,
+                            'url_problem', x.url_problem, 'file_url', l.file_url, 'file_size', l.file_size,
+                            'attempts', coalesce(c.attempts, 0));
 $$;
 
 -- Claims up to p_limit due rows for p_run_id and returns them as one JSON array (one value, so
@@ -52,7 +55,7 @@ create or replace function public.export_ops_claim_files(
 language sql set search_path = '' as $$
   with due as (
     -- Twice the limit: rows another claim has locked this instant are skipped below.
-    select d.id from export_ops.file_cleanup_due(p_now, p_grace_hours, p_retention_hours, p_limit * 2, null, null, true) d
+    select d.id from export_ops.file_cleanup_due(export_ops.check_job_now(p_now), p_grace_hours, p_retention_hours, p_limit * 2, null, null, true) d
   ),
   locked as (
     select l.id from public.export_logs l where l.id in (select id from due) and l.status = 'completed'
@@ -65,8 +68,8 @@ language sql set search_path = '' as $$
       where c.skip_reason is null and (c.lease_until is null or c.lease_until <= now())
     returning c.*
   )
-  select coalesce(jsonb_agg(export_ops.file_cleanup_row(l, c) order by l.id), '[]'::jsonb)
-    from claimed c join public.export_logs l on l.id = c.export_log_id;
+  select coalesce(jsonb_agg(export_ops.file_cleanup_row(l, x, c) order by l.id), '[]'::jsonb)
+    from claimed c join public.export_logs l on l.id = c.export_log_id join export_ops.exports x on x.id = l.id;
 $$;
 
 -- Dry run: the same due rows, read-only, one keyset page at a time.
@@ -76,10 +79,11 @@ create or replace function public.export_ops_preview_files(
 ) returns jsonb
 language sql stable set search_path = '' as $$
   select jsonb_build_object(
-    'rows', coalesce(jsonb_agg(export_ops.file_cleanup_row(l, c) || jsonb_build_object('due', d.due) order by d.due, d.id), '[]'::jsonb),
+    'rows', coalesce(jsonb_agg(export_ops.file_cleanup_row(l, x, c) || jsonb_build_object('due', d.due) order by d.due, d.id), '[]'::jsonb),
     'last_due', max(d.due), 'last_id', (array_agg(d.id order by d.due desc, d.id desc))[1])
-    from export_ops.file_cleanup_due(p_now, p_grace_hours, p_retention_hours, p_limit, p_after_due, p_after_id) d
-    join public.export_logs l on l.id = d.id
+    from export_ops.file_cleanup_due(export_ops.check_job_now(p_now), p_grace_hours, p_retention_hours, p_limit, p_after_due, p_after_id) d
+    join public.export_logs l on l.id = d.id and l.status = 'completed'
+    join export_ops.exports x on x.id = d.id
     left join export_ops.file_claims c on c.export_log_id = d.id;
 $$;
 
@@ -161,9 +165,9 @@ language sql stable set search_path = '' as $$
     from (select o.name, o.metadata from storage.objects o
            where o.bucket_id = p_bucket and o.created_at < p_older_than
              and (p_after_name is null or o.name collate "C" > p_after_name collate "C")
-             and not exists (select 1 from public.export_logs l
-                              where l.storage_bucket = o.bucket_id and l.storage_path = o.name
-                                and l.status in ('completed', 'queued', 'processing'))
+             and not exists (select 1 from export_ops.exports x
+                              where x.storage_bucket = o.bucket_id and x.storage_path = o.name
+                                and x.status in ('completed', 'queued', 'processing'))
            order by o.name collate "C" limit p_limit) o;
 $$;
 

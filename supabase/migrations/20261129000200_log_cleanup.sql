@@ -10,52 +10,40 @@
 -- checks their count and row checksum against the manifest's, so the rows deleted are the
 -- rows archived, as archived.
 
--- 1. Part bookkeeping on the foundation's archive_parts table.
-alter table export_ops.archive_parts add column if not exists selector jsonb;
-alter table export_ops.archive_parts add column if not exists lease_until timestamptz;
-alter table export_ops.archive_parts add column if not exists attempts integer not null default 0;
-alter table export_ops.archive_parts add column if not exists manifest jsonb;
--- A pending part has no object yet.
-alter table export_ops.archive_parts alter column sha256 drop not null;
-alter table export_ops.archive_parts alter column bytes drop not null;
-alter table export_ops.archive_parts alter column etag drop not null;
-do $$
-begin
-  if not exists (select 1 from pg_constraint
-                  where conrelid = 'export_ops.archive_parts'::regclass and conname = 'archive_parts_state_check'
-                    and pg_get_constraintdef(oid) like '%pending%') then
-    alter table export_ops.archive_parts drop constraint if exists archive_parts_state_check;
-    alter table export_ops.archive_parts add constraint archive_parts_state_check
-      check (state in ('pending', 'verified', 'deleted'));
-  end if;
-end
-$$;
-create index if not exists archive_parts_open_idx on export_ops.archive_parts (created_at) where state <> 'deleted';
-
 -- 2. Which rows. Plain SQL functions without SET clauses or STRICT, so the planner inlines
 -- them into each caller's query (and the keyset bounds become index conditions). The callers
 -- force custom plans: a generic plan cannot see the bounds and picks a bitmap scan of the whole
 -- month plus a sort, ten times slower than the ordered index scan a part needs.
 
 -- The rows of a selector inside the key range [lo, hi] of (created_at, id). Selectors:
--- {"kind":"age","cutoff":ts}: older than the cutoff and final (failed, expired, or completed
+-- The keys come from export_ops.exports (the jobs' own indexes); callers that read or delete
+-- app rows join the live row by id. {"kind":"age","cutoff":ts}: older than the cutoff and final (failed, expired, or completed
 -- with no stored object; a completed export whose object is still in Storage is left for the
 -- file cleanup). {"kind":"user","user_id":uuid}: that user's rows of any age, except queued
 -- and processing ones.
 create or replace function export_ops.log_part_rows(sel jsonb, lo_at timestamptz, lo_id uuid, hi_at timestamptz, hi_id uuid)
-returns setof public.export_logs
+returns setof export_ops.exports
 language sql stable as $$
-  select e.* from public.export_logs e
-   where (e.created_at, e.id) >= (lo_at, lo_id) and (e.created_at, e.id) <= (hi_at, hi_id)
-     and e.created_at < coalesce((sel ->> 'cutoff')::timestamptz, 'infinity')
+  select x.* from export_ops.exports x
+   where (x.created_at, x.id) >= (lo_at, lo_id) and (x.created_at, x.id) <= (hi_at, hi_id)
+     and x.created_at < coalesce((sel ->> 'cutoff')::timestamptz, 'infinity')
      and case sel ->> 'kind'
-           when 'user' then e.user_id = (sel ->> 'user_id')::uuid and e.status not in ('queued', 'processing')
-           when 'age' then e.status in ('failed', 'expired')
-             or (e.status = 'completed'
-                 and not (e.storage_path is not null
+           when 'user' then x.user_id = (sel ->> 'user_id')::uuid and x.status not in ('queued', 'processing')
+           when 'age' then x.status in ('failed', 'expired')
+             or (x.status = 'completed'
+                 and not (x.storage_path is not null
                           and exists (select 1 from storage.objects o
-                                       where o.bucket_id = e.storage_bucket and o.name = e.storage_path)))
+                                       where o.bucket_id = x.storage_bucket and o.name = x.storage_path)))
            else false end
+$$;
+
+-- A row's archived form: the app's row exactly as PostgreSQL writes it as JSON (every column,
+-- timestamps ISO 8601 with their zone, +00:00 as the callers run with TimeZone UTC; bigint as
+-- a JSON number with Postgres's own digits), plus the finish time the metrics counted it at,
+-- so a restore puts it back in the same hour.
+create or replace function export_ops.archive_line(e public.export_logs, finished_at timestamptz) returns text
+language sql stable as $$
+  select left(row_to_json(e)::text, -1) || ',"finished_at":' || coalesce(to_json(finished_at)::text, 'null') || '}'
 $$;
 
 create or replace function export_ops.min_uuid() returns uuid
@@ -89,6 +77,9 @@ declare
 begin
   if p_part_rows is null or p_part_rows < 1 then
     raise exception 'p_part_rows must be a positive number (got %)', p_part_rows;
+  end if;
+  if p_cutoff is not null then
+    perform export_ops.check_job_now(p_cutoff);
   end if;
   -- One planner at a time, so two runs never plan overlapping parts.
   perform pg_advisory_xact_lock(7248830022);
@@ -173,9 +164,8 @@ $$;
 
 -- 4. Writing a part: its rows as NDJSON, one bounded page per call (one json value, so the
 -- API's row cap never cuts it). p_after null starts the part over, making it pending again.
--- A row's archived form is row_to_json of the whole row: every column, timestamps ISO 8601
--- with their zone (+00:00, the functions run with TimeZone UTC), bigint as a JSON number with
--- Postgres's own exact digits (the job passes the text through and never parses it).
+-- Rows are written in their archived form (export_ops.archive_line); the job passes the text
+-- through and never parses it.
 create or replace function public.export_ops_log_cleanup_page(
   p_run_id uuid, p_part_key text, p_after_created_at timestamptz, p_after_id uuid, p_limit integer, p_lease_seconds integer
 ) returns json
@@ -194,12 +184,13 @@ begin
            'last_created_at', (array_agg(r.created_at order by r.created_at desc, r.id desc))[1],
            'last_id', (array_agg(r.id order by r.created_at desc, r.id desc))[1])
     into result
-    from (select s.created_at, s.id, row_to_json(s)::text as line
-            from (select e.* from export_ops.log_part_rows(part.selector,
-                    coalesce(p_after_created_at, part.first_created_at), coalesce(p_after_id, part.first_id),
-                    part.last_created_at, part.last_id) e
-                   where p_after_created_at is null or (e.created_at, e.id) > (p_after_created_at, p_after_id)
-                   order by e.created_at, e.id limit p_limit) s) r;
+    from (select x.created_at, x.id, export_ops.archive_line(e, x.finished_at) as line
+            from export_ops.log_part_rows(part.selector,
+                   coalesce(p_after_created_at, part.first_created_at), coalesce(p_after_id, part.first_id),
+                   part.last_created_at, part.last_id) x
+            join public.export_logs e on e.id = x.id
+           where p_after_created_at is null or (x.created_at, x.id) > (p_after_created_at, p_after_id)
+           order by x.created_at, x.id limit p_limit) r;
   return result;
 end
 $$;
@@ -248,9 +239,11 @@ begin
     -- with the table would make the planner scan the whole table for every part.
     with gone as (
       delete from public.export_logs e
-       where e.id = any (array(select s.id from export_ops.log_part_rows(part.selector, part.first_created_at, part.first_id,
+       using export_ops.exports x
+       where x.id = e.id
+         and e.id = any (array(select s.id from export_ops.log_part_rows(part.selector, part.first_created_at, part.first_id,
                                                                           part.last_created_at, part.last_id) s))
-      returning hashtextextended(row_to_json(e)::text, 0) as h)
+      returning hashtextextended(export_ops.archive_line(e, x.finished_at), 0) as h)
     select count(*)::int, coalesce(sum(h), 0) into n, checksum from gone;
     if n <> part.row_count or checksum::text <> (part.manifest ->> 'row_checksum') then
       raise exception using errcode = 'EOPS1', message = format('archive part %s: %s rows now, %s archived', p_part_key, n, part.row_count);

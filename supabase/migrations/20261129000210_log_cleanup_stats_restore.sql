@@ -34,15 +34,16 @@ declare
 begin
   if p_measure then
     select count(*), coalesce(sum(pg_column_size(e.*)), 0) into eligible, bytes
-      from export_ops.log_part_rows(sel, '-infinity', export_ops.min_uuid(), 'infinity', export_ops.max_uuid()) e;
+      from export_ops.log_part_rows(sel, '-infinity', export_ops.min_uuid(), 'infinity', export_ops.max_uuid()) x
+      join public.export_logs e on e.id = x.id;
   end if;
-  select count(*) into stale from public.export_logs e
-   where e.status in ('queued', 'processing')
-     and case when p_user_id is null then e.created_at < p_cutoff else e.user_id = p_user_id end;
+  select count(*) into stale from export_ops.exports x
+   where x.status in ('queued', 'processing')
+     and case when p_user_id is null then x.created_at < p_cutoff else x.user_id = p_user_id end;
   if p_user_id is null then
-    select count(*) into waiting from public.export_logs e
-     where e.status = 'completed' and e.created_at < p_cutoff and e.storage_path is not null
-       and exists (select 1 from storage.objects o where o.bucket_id = e.storage_bucket and o.name = e.storage_path);
+    select count(*) into waiting from export_ops.exports x
+     where x.status = 'completed' and x.created_at < p_cutoff and x.storage_path is not null
+       and exists (select 1 from storage.objects o where o.bucket_id = x.storage_bucket and o.name = x.storage_path);
   end if;
   return json_build_object(
     'eligible_for_cleanup', eligible,
@@ -55,36 +56,79 @@ begin
 end
 $$;
 
--- 3. Restore: puts archived rows back exactly. Rows already present (same id or export_id)
--- are skipped, so a restore can be rerun; rows whose user no longer exists are counted, not
--- inserted (the app's foreign key would refuse them).
+-- 3. Restore: puts one archived part's rows back. The caller (npx export-ops restore) has
+-- checked the object's SHA-256 against archive_parts.sha256, the hash this database recorded
+-- when it verified the upload, and sends the lines of that one read. Here every row must also
+-- lie in the part's recorded key range, or nothing of the call is inserted. Rows go in through
+-- an ordinary insert of the app's columns, so the app's constraints and export-ops' triggers
+-- judge them as they judge the app's own writes; then their finish time is set back to the
+-- archived one, so they stay counted in the hour they were counted in.
+-- Rows already present (same id or export_id) are skipped, so a restore can be rerun; rows
+-- whose user no longer exists are counted, not inserted (the app's foreign key would refuse).
 -- SECURITY DEFINER only to read auth.users, which service_role cannot; EXECUTE stays granted
 -- to service_role alone.
-create or replace function public.export_ops_log_cleanup_restore(p_ndjson text, p_dry_run boolean default false)
+create or replace function public.export_ops_log_cleanup_restore(p_part_key text, p_ndjson text, p_dry_run boolean default false)
 returns json
 language plpgsql security definer set search_path = '' set timezone = 'UTC' set plan_cache_mode = 'force_custom_plan' as $$
 declare
+  part export_ops.archive_parts;
+  outside integer;
   result json;
 begin
-  with archived as (
-    select r.* from regexp_split_to_table(p_ndjson, E'\n') as line,
-           jsonb_populate_record(null::public.export_logs, line::jsonb) r
-     where line <> ''),
-  inserted as (
+  select * into part from export_ops.archive_parts where part_key = p_part_key;
+  if not found or part.state = 'pending' then
+    raise exception 'archive part % is not a verified part recorded by this database: nothing restored', p_part_key
+      using errcode = 'P0001';
+  end if;
+  create temporary table if not exists pg_temp.restore_lines (line jsonb, r public.export_logs, finished_at timestamptz) on commit drop;
+  truncate pg_temp.restore_lines;
+  insert into pg_temp.restore_lines
+  select line::jsonb, jsonb_populate_record(null::public.export_logs, line::jsonb), (line::jsonb ->> 'finished_at')::timestamptz
+    from regexp_split_to_table(p_ndjson, E'\n') as line
+   where line <> '';
+  select count(*) into outside from pg_temp.restore_lines a
+   where (a.r).id is null
+      or ((a.r).created_at, (a.r).id) < (part.first_created_at, part.first_id)
+      or ((a.r).created_at, (a.r).id) > (part.last_created_at, part.last_id);
+  if outside > 0 then
+    raise exception '% of the rows sent are not rows of archive part % (outside its recorded key range): nothing restored',
+      outside, p_part_key using errcode = 'P0001';
+  end if;
+  with inserted as (
     insert into public.export_logs
-    select a.* from archived a
-     where not p_dry_run and exists (select 1 from auth.users u where u.id = a.user_id)
+    select (a.r).* from pg_temp.restore_lines a
+     where not p_dry_run and exists (select 1 from auth.users u where u.id = (a.r).user_id)
     on conflict do nothing
+    returning id),
+  refinished as (
+    update export_ops.exports x
+       set finished_at = least(a.finished_at, now()), finished_source = 'restored'
+      from pg_temp.restore_lines a
+     where x.id = (a.r).id and x.id in (select id from inserted) and a.finished_at is not null
     returning 1)
   select json_build_object(
-    'rows', (select count(*) from archived),
+    'rows', (select count(*) from pg_temp.restore_lines),
     'inserted', (select count(*) from inserted),
-    'present', (select count(*) from archived a
-                 where exists (select 1 from public.export_logs e where e.id = a.id or e.export_id = a.export_id)),
-    'orphaned', (select count(*) from archived a where not exists (select 1 from auth.users u where u.id = a.user_id)))
+    'present', (select count(*) from pg_temp.restore_lines a
+                 where exists (select 1 from public.export_logs e where e.id = (a.r).id or e.export_id = (a.r).export_id)),
+    'orphaned', (select count(*) from pg_temp.restore_lines a where not exists (select 1 from auth.users u where u.id = (a.r).user_id)),
+    'refinished', (select count(*) from refinished))
   into result;
   return result;
 end
+$$;
+
+-- The database's record of the parts under an object-key prefix (the restore's list of what
+-- may come back), one keyset page at a time.
+create or replace function public.export_ops_log_cleanup_parts(p_prefix text, p_after_key text default null, p_limit integer default 100)
+returns jsonb
+language sql stable set search_path = '' as $$
+  select coalesce(jsonb_agg(jsonb_build_object('part_key', p.part_key, 'object_key', p.object_key, 'sha256', p.sha256,
+                                               'row_count', p.row_count, 'state', p.state) order by p.object_key), '[]'::jsonb)
+    from (select * from export_ops.archive_parts
+           where state <> 'pending' and starts_with(object_key, coalesce(p_prefix, ''))
+             and (p_after_key is null or object_key > p_after_key)
+           order by object_key limit least(greatest(p_limit, 1), 1000)) p;
 $$;
 
 select export_ops.restrict_functions_to_service_role();

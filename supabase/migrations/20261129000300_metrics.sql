@@ -4,15 +4,16 @@
 -- returns ONE value (jsonb, boolean) so PostgREST's 1000-row cap never cuts an answer, and no
 -- row data leaves the database: only counts, averages, percentiles and bounded top lists.
 --
--- Window rule: a row belongs to the window [start, end) that contains its finished_at, and only
--- when its status is completed, failed or expired. finished_at is set once by the foundation
--- trigger when the status first becomes completed/failed and is kept when a completed row
--- later expires, so an expired row counts as succeeded in the hour it finished, exactly once.
--- Rows with no finished_at (queued, processing, or expired before the foundation migration,
--- whose finish time is unknown because the expiry moved updated_at) are in no window.
-
--- Which run emitted the window, and how many EMF documents it wrote (audit).
-alter table export_ops.metric_windows add column if not exists documents integer;
+-- Window rule: a row belongs to the window [start, end) that contains its finished_at in
+-- export_ops.exports, and only when its status is completed, failed or expired. finished_at is
+-- set once, by export-ops' triggers, when the row is first seen in a final state (the
+-- transaction's time, not a time a client wrote), and kept whatever the row becomes later:
+-- expired, archived (the archive keeps it) or restored (set back from the archive). So every
+-- export counts once, in its hour. Rows written before export-ops get a fallback finish time
+-- from the backfill (see export_ops_backfill_step); the hours before the triggers went in are
+-- not emitted until that backfill is complete. Rows whose finish time is only approximated by
+-- created_at count in the totals, not in the durations. A duration is finished_at - created_at,
+-- at least 0 (created_at is the app's, and a client may write it).
 
 -- Aggregates the rows finished in [p_start, p_end). Duration is finished_at - created_at in ms
 -- over all finished rows; percentiles are percentile_cont (linear interpolation). Top lists are
@@ -23,16 +24,17 @@ create or replace function public.export_ops_metrics_aggregate(
 language sql stable set search_path = '' as $$
   with w as materialized (
     select e.format, e.user_id, e.file_size,
-           (e.status = 'failed') as is_failed,
-           extract(epoch from (e.finished_at - e.created_at))::float8 * 1000 as duration_ms,
+           (x.status = 'failed') as is_failed,
+           case when x.finished_source <> 'created_at'
+                then greatest(extract(epoch from (x.finished_at - e.created_at))::float8 * 1000, 0) end as duration_ms,
            case when e.conversation_count < 100 then 'small' when e.conversation_count < 500 then 'medium'
                 when e.conversation_count < 1000 then 'large' else 'xlarge' end as count_range,
            case when e.status = 'failed'
                 then coalesce(nullif(left(btrim(split_part(coalesce(e.error_message, ''), ':', 1)), 100), ''), 'Unknown')
            end as error_kind
-      from public.export_logs e
-     where e.finished_at >= p_start and e.finished_at < p_end
-       and e.status in ('completed', 'failed', 'expired')),
+      from export_ops.exports x join public.export_logs e on e.id = x.id
+     where x.finished_at >= p_start and x.finished_at < p_end
+       and x.status in ('completed', 'failed', 'expired')),
   stats as (
     select format, grouping(format) = 1 as is_all,
            jsonb_build_object(
@@ -71,14 +73,23 @@ language sql stable set search_path = '' as $$
            'top_users', (select coalesce(jsonb_agg(jsonb_build_object('user_id', user_id, 'exports', n) order by n desc, user_id), '[]') from users));
 $$;
 
+-- Whether a window's rows are all known: it starts once the triggers were in, or the backfill
+-- of the rows written before them is complete.
+create or replace function export_ops.window_is_known(p_window_start timestamptz) returns boolean
+language sql stable set search_path = '' as $$
+  select coalesce((select b.completed_at is not null or p_window_start >= b.installed_at from export_ops.backfill b), false);
+$$;
+
 -- Hour starts in [p_from, p_to) not yet emitted (claimed-but-unfinished ones included: the
--- claim decides). Bounded by the caller's range, at most 14 days = 336 hours.
+-- claim decides) and known (export_ops.window_is_known). Bounded by the caller's range, at
+-- most 14 days = 336 hours.
 create or replace function public.export_ops_metrics_pending_windows(p_from timestamptz, p_to timestamptz)
 returns jsonb
 language sql stable set search_path = '' as $$
   select coalesce(jsonb_agg(h order by h), '[]')
     from generate_series(p_from, p_to - interval '1 hour', interval '1 hour') h
-   where not exists (select 1 from export_ops.metric_windows m where m.window_start = h and m.emitted_at is not null);
+   where not exists (select 1 from export_ops.metric_windows m where m.window_start = h and m.emitted_at is not null)
+     and export_ops.window_is_known(h);
 $$;
 
 -- Claims one window for a run and, when claimed, returns its aggregate in the same round trip.
@@ -92,6 +103,10 @@ language plpgsql volatile set search_path = '' as $$
 declare
   claimed timestamptz;
 begin
+  if not export_ops.window_is_known(p_window_start) or p_window_end > now() then
+    -- Not all of its rows are known yet (backfill running, or the hour is not over).
+    return null;
+  end if;
   insert into export_ops.metric_windows as m (window_start, window_end, run_id, claimed_at)
   values (p_window_start, p_window_end, p_run_id, clock_timestamp())
   on conflict (window_start) do update set run_id = excluded.run_id, claimed_at = excluded.claimed_at, window_end = excluded.window_end

@@ -38,7 +38,7 @@ describe('ArchiveTable', () => {
       id: 'string', export_id: 'string', user_id: 'string', timestamp: 'string', format: 'string', config: 'string',
       conversation_count: 'int', file_size: 'bigint', status: 'string', file_url: 'string', expires_at: 'string',
       error_message: 'string', created_at: 'string', updated_at: 'string', downloaded_count: 'int',
-      storage_bucket: 'string', storage_path: 'string', finished_at: 'string',
+      finished_at: 'string',
     });
   });
 

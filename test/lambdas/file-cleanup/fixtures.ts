@@ -48,9 +48,10 @@ export async function disagreements(stack: LocalStack, now: Date, graceHours = 0
     select count(*) filter (where l.status = 'expired' and o.id is not null)::int as expired_but_live,
            count(*) filter (where l.status = 'completed' and l.expires_at <= $1::timestamptz - make_interval(hours => $2)
                               and o.id is null and c.skip_reason is null
-                              and l.storage_bucket = 'exports' and l.storage_path <> '')::int as gone_but_unexpired
+                              and x.storage_bucket = 'exports' and x.storage_path <> '')::int as gone_but_unexpired
       from public.export_logs l
-      left join storage.objects o on o.bucket_id = l.storage_bucket and o.name = l.storage_path
+      join export_ops.exports x on x.id = l.id
+      left join storage.objects o on o.bucket_id = x.storage_bucket and o.name = x.storage_path
       left join export_ops.file_claims c on c.export_log_id = l.id`, [now.toISOString(), graceHours]);
   return rows[0];
 }

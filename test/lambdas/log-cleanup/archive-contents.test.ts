@@ -23,9 +23,9 @@ describe(`log cleanup archive on ${databaseMode}`, () => {
     const eligible = await eligibleIds(stack);
     const { rows: kept } = await stack.db.query<{ id: string; reason: string }>(
       `select e.id::text as id, case when e.status in ('queued', 'processing') then 'stale' else 'file' end as reason
-         from public.export_logs e
+         from public.export_logs e join export_ops.exports x on x.id = e.id
         where e.created_at < $1 and (e.status in ('queued', 'processing') or exists
-              (select 1 from storage.objects o where o.bucket_id = e.storage_bucket and o.name = e.storage_path))`,
+              (select 1 from storage.objects o where o.bucket_id = x.storage_bucket and o.name = x.storage_path))`,
       [CUTOFF],
     );
     expect(eligible.length).toBeGreaterThan(100);
@@ -47,7 +47,8 @@ describe(`log cleanup archive on ${databaseMode}`, () => {
     expect(result.skipped).toBe(kept.length);
     expect(archive.manifests.length).toBeGreaterThanOrEqual(Math.ceil(eligible.length / 40));
 
-    // Each line carries every column; timestamps are ISO 8601 with their zone.
+    // Each line carries every column of the app's row, then the finish time the metrics counted
+    // it at (so a restore keeps its hour); timestamps are ISO 8601 with their zone.
     const { rows: columns } = await stack.db.query<{ name: string }>(
       `select attname as name from pg_attribute where attrelid = 'public.export_logs'::regclass and attnum > 0 and not attisdropped order by attnum`,
     );
@@ -66,7 +67,7 @@ describe(`log cleanup archive on ${databaseMode}`, () => {
     expect(result.archive_bytes).toBe(bytes);
     for (const line of archive.lines) {
       const row = JSON.parse(line) as Record<string, unknown>;
-      expect(Object.keys(row)).toEqual(columns.map((c) => c.name));
+      expect(Object.keys(row)).toEqual([...columns.map((c) => c.name), 'finished_at']);
       expect(row.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$/);
     }
 

@@ -28,8 +28,8 @@ describe(`log cleanup dry run and stats on ${databaseMode}`, () => {
       `select (select round(sum(pg_column_size(e.*)) / 1048576.0, 3) from public.export_logs e where e.id = any($1::uuid[]))::text as mb,
               (select min(created_at) from public.export_logs) as oldest,
               (select count(*)::int from public.export_logs where created_at < $2 and status in ('queued', 'processing')) as stale,
-              (select count(*)::int from public.export_logs e where created_at < $2 and status = 'completed'
-                 and exists (select 1 from storage.objects o where o.bucket_id = e.storage_bucket and o.name = e.storage_path)) as waiting`,
+              (select count(*)::int from public.export_logs e join export_ops.exports x on x.id = e.id where e.created_at < $2 and e.status = 'completed'
+                 and exists (select 1 from storage.objects o where o.bucket_id = x.storage_bucket and o.name = x.storage_path)) as waiting`,
       [eligible, CUTOFF],
     );
     const result = await runJob(job, await jobDepsFor(stack, 'log-cleanup'), { scheduledTime, statsOnly: true });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
 import { createLogCleanupJob } from '../../../lambdas/log-cleanup/job';
@@ -10,6 +11,8 @@ import type { LocalStack } from '../../../local/stack';
 import { jobDepsFor } from '../../support/jobs';
 import { databaseMode, startTestStack } from '../../support/stack';
 import { readArchive, scheduledTime, seedHistory, snapshot } from './support';
+
+const FORGED_USER = '00000000-0000-0000-0000-00000000f0f0';
 
 describe(`log restore on ${databaseMode}`, () => {
   let stack: LocalStack;
@@ -57,24 +60,57 @@ describe(`log restore on ${databaseMode}`, () => {
     expect(await snapshot(stack)).toEqual(original);
   });
 
-  test('a part whose object no longer matches its manifest is refused before any of its rows is inserted', async () => {
+  test('a part whose object no longer matches what the database recorded is refused before any row is inserted, manifest or not', async () => {
     const { manifests, lines } = await readArchive(stack);
     const target = manifests[0];
+    const partLines = lines.filter((l) => {
+      const row = JSON.parse(l) as { created_at: string; id: string };
+      return row.created_at >= target.first_key!.created_at && row.created_at <= target.last_key!.created_at;
+    });
     await stack.db.query(`delete from public.export_logs where id = any($1::uuid[])`, [lines.map((l) => JSON.parse(l).id)]);
     const cleared = await snapshot(stack);
-    const tampered = lines.filter((l) => JSON.parse(l).id !== target.first_key!.id).join('\n');
-    await createS3Client(stack.env).send(new PutObjectCommand({
-      Bucket: target.bucket, Key: target.object_key, Body: gzipSync(`${tampered}\n`),
+    // The attacker rewrites the object AND its manifest consistently: one row changed to
+    // another user's, the manifest's hash and count recomputed to match.
+    const forged = partLines.map((l, i) => (i === 0 ? l.replace(/"status":"[a-z]+"/, '"status":"completed"').replace(/"user_id":"[^"]+"/, `"user_id":"${FORGED_USER}"`) : l));
+    const text = `${forged.join('\n')}\n`;
+    const s3 = createS3Client(stack.env);
+    await s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: target.object_key, Body: gzipSync(text) }));
+    await s3.send(new PutObjectCommand({
+      Bucket: target.bucket, Key: target.object_key.replace(/\.ndjson\.gz$/, '.manifest.json'),
+      Body: JSON.stringify({ ...target, sha256: createHash('sha256').update(text).digest('hex'), row_count: forged.length }),
     }));
-    await expect(restore(target.object_key.replace(/\.ndjson\.gz$/, '.manifest.json'))).rejects.toThrow(/does not match its manifest/);
+    await expect(restore(target.object_key.replace(/\.ndjson\.gz$/, '.manifest.json'))).rejects.toThrow(/does not match what this database recorded/);
     expect(await snapshot(stack)).toEqual(cleared);
+  });
+
+  test('an object this database never recorded is not restored, whatever its manifest says', async () => {
+    const { manifests, lines } = await readArchive(stack);
+    const foreignKey = 'export-logs/export_logs/year=2020/month=01/planted.ndjson.gz';
+    const text = `${lines[0]}\n`;
+    const s3 = createS3Client(stack.env);
+    await s3.send(new PutObjectCommand({ Bucket: manifests[0].bucket, Key: foreignKey, Body: gzipSync(text) }));
+    await s3.send(new PutObjectCommand({
+      Bucket: manifests[0].bucket, Key: foreignKey.replace(/\.ndjson\.gz$/, '.manifest.json'),
+      Body: JSON.stringify({ ...manifests[0], object_key: foreignKey, sha256: createHash('sha256').update(text).digest('hex'), row_count: 1 }),
+    }));
+    const before = await snapshot(stack);
+    await expect(restore('export-logs/export_logs/year=2020/')).rejects.toThrow(/no archived parts recorded/);
+    expect(await snapshot(stack)).toEqual(before);
+  });
+
+  test('the database itself refuses rows outside the part it is told they belong to', async () => {
+    const { manifests, lines } = await readArchive(stack);
+    const outside = lines.find((l) => (JSON.parse(l) as { created_at: string }).created_at > manifests[0].last_key!.created_at)!;
+    const supabase = createServiceClient(stack.supabase.url, stack.serviceRoleKey);
+    const { error } = await supabase.rpc('export_ops_log_cleanup_restore', { p_part_key: manifests[0].part_key, p_ndjson: `${outside}\n` });
+    expect(error?.message).toMatch(/outside its recorded key range/);
   });
 
   test('the CLI refuses a missing --from, and an empty prefix', async () => {
     const missing = await runCli([]);
     expect(missing.code).toBe(2);
     expect(missing.output).toMatch(/--from is required/);
-    await expect(runCli(['--from', 'nothing-here/'])).rejects.toThrow(/no archive manifests at s3:\/\/export-ops-archive\/nothing-here\//);
+    await expect(runCli(['--from', 'nothing-here/'])).rejects.toThrow(/no archived parts recorded under s3:\/\/export-ops-archive\/nothing-here\//);
   });
 
   /** The restore command as `npx export-ops restore` runs it: env from the stack, output captured. */

@@ -29,8 +29,8 @@ export async function snapshot(stack: LocalStack): Promise<Map<string, string>> 
 export async function eligibleIds(stack: LocalStack): Promise<string[]> {
   const { rows } = await stack.db.query<{ id: string; status: string; created_at: Date; stored: boolean }>(
     `select e.id::text as id, e.status, e.created_at,
-            exists (select 1 from storage.objects o where o.bucket_id = e.storage_bucket and o.name = e.storage_path) as stored
-       from public.export_logs e`,
+            exists (select 1 from storage.objects o where o.bucket_id = x.storage_bucket and o.name = x.storage_path) as stored
+       from public.export_logs e join export_ops.exports x on x.id = e.id`,
   );
   return rows
     .filter((r) => new Date(r.created_at) < CUTOFF)

@@ -42,7 +42,8 @@ describe(`recordExportOutcome (${databaseMode})`, () => {
       conversation_count: 3, error_type: 'StorageError', error_message: 'upload failed with 503' }, (l) => lines.push(l))).resolves.toEqual({ recorded: true });
 
     const { rows } = await stack.db.query<{ status: string; file_size: string | null; error_message: string | null; finished: boolean }>(
-      `select status, file_size::text, error_message, finished_at is not null as finished from public.export_logs where export_id = any($1::uuid[]) order by format desc`,
+      `select e.status, e.file_size::text, e.error_message, x.finished_at is not null as finished
+         from public.export_logs e join export_ops.exports x on x.id = e.id where e.export_id = any($1::uuid[]) order by e.format desc`,
       [[done, broken]],
     );
     expect(rows).toEqual([

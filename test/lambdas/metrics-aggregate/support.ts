@@ -73,6 +73,8 @@ export interface FinishedRow {
   /** Epoch microseconds (exact; Date would round to ms). */
   created_us: number;
   finished_us: number | null;
+  /** False where the finish time is only the backfill's created_at fallback: no duration then. */
+  duration_known: boolean;
 }
 
 /** Every export row, with exact timestamps; the tests apply the window rule themselves. */
@@ -80,8 +82,9 @@ export async function fetchRows(stack: LocalStack): Promise<FinishedRow[]> {
   const { rows } = await stack.db.query<Record<string, unknown>>(
     `select format, user_id::text as user_id, status, file_size::text as file_size, conversation_count, error_message,
             (extract(epoch from created_at) * 1000000)::bigint::text as created_us,
-            (extract(epoch from finished_at) * 1000000)::bigint::text as finished_us
-       from public.export_logs`,
+            (extract(epoch from x.finished_at) * 1000000)::bigint::text as finished_us,
+            x.finished_source is distinct from 'created_at' as duration_known
+       from public.export_logs e join export_ops.exports x on x.id = e.id`,
   );
   return rows.map((r) => ({
     format: String(r.format),
@@ -92,6 +95,7 @@ export async function fetchRows(stack: LocalStack): Promise<FinishedRow[]> {
     error_message: r.error_message as string | null,
     created_us: Number(r.created_us),
     finished_us: r.finished_us === null ? null : Number(r.finished_us),
+    duration_known: r.duration_known === true,
   }));
 }
 
@@ -110,7 +114,7 @@ const max = (values: number[]) => (values.length ? Math.max(...values) : null);
 
 /** The expected statistics of rows, computed here independently of the SQL. */
 export function expectedStats(rows: FinishedRow[]) {
-  const durations = rows.map((r) => ((r.finished_us as number) - r.created_us) / 1000);
+  const durations = rows.filter((r) => r.duration_known).map((r) => Math.max(((r.finished_us as number) - r.created_us) / 1000, 0));
   const sizes = rows.flatMap((r) => (r.file_size === null ? [] : [r.file_size]));
   const failed = rows.filter((r) => r.status === 'failed').length;
   return {
@@ -137,8 +141,9 @@ export const countRangeOf = (n: number) => (n < 100 ? 'small' : n < 500 ? 'mediu
 /**
  * A realistic history ending `endMs`, spread over the 12 hours before it: the seeding tool's
  * mix (four formats, failures with 'Kind: detail' messages, queued/processing rows, sizes),
- * plus completed rows later expired (they keep finished_at), expired rows from before finish
- * times were recorded (no finished_at), and failures whose message has no kind (null, no ':').
+ * plus completed rows later expired (they keep finished_at), expired rows from before export-ops
+ * whose finish time the backfill could only take from created_at (counted, no duration), and
+ * failures whose message has no kind (null, no ':').
  */
 export async function seedHistory(stack: LocalStack, endMs: number, count = 1500, seed = 7): Promise<void> {
   const { seedExports } = await import('../../../local/seed');
@@ -149,9 +154,9 @@ export async function seedHistory(stack: LocalStack, endMs: number, count = 1500
       where id in (select id from public.export_logs where status = 'completed' and config ->> 'seed' = $1 order by export_id limit 40)`,
     [String(seed)],
   );
-  // Rows that expired before the migration recorded finish times: no finished_at, in no window.
+  // Rows that expired before export-ops: the backfill's fallback is the request time.
   await stack.db.query(
-    `update public.export_logs set finished_at = null
+    `update export_ops.exports set finished_at = created_at, finished_source = 'created_at'
       where id in (select id from public.export_logs where status = 'expired' and config ->> 'seed' = $1 order by export_id desc limit 10)`,
     [String(seed)],
   );

@@ -1,0 +1,39 @@
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { must } from './supabase';
+
+/**
+ * Rows per backfill call: one short transaction (an RPC) of inserts into export-ops' own table,
+ * a fraction of a second, so an app write touching the same rows never waits long on it.
+ */
+export const BACKFILL_BATCH_ROWS = 10_000;
+
+export interface BackfillProgress {
+  /** True once every row written before export-ops' triggers is tracked. */
+  done: boolean;
+  /** Rows of public.export_logs read by this call. */
+  rows: number;
+}
+
+/**
+ * Advances the backfill of the rows the app wrote before the migration's triggers existed,
+ * one batch per call, until it is complete or the time budget is spent. Every job calls it
+ * first, so whichever runs first after a deploy does the work; once complete it is one cheap
+ * call. The metrics job emits no hour from before the triggers until it is complete.
+ *
+ * @example
+ * const { done } = await advanceBackfill(supabase, () => context.getRemainingTimeInMillis() - 30_000);
+ */
+export async function advanceBackfill(supabase: SupabaseClient, remainingMs: () => number): Promise<BackfillProgress> {
+  const progress: BackfillProgress = { done: false, rows: 0 };
+  do {
+    const step = must<{ done: boolean; rows: number; busy?: boolean }>(
+      'export_ops_backfill_step',
+      await supabase.rpc('export_ops_backfill_step', { p_limit: BACKFILL_BATCH_ROWS }),
+    );
+    progress.rows += step.rows;
+    progress.done = step.done;
+    // Another run holds the batch: it is making the progress this one would.
+    if (step.busy) break;
+  } while (!progress.done && remainingMs() > 0);
+  return progress;
+}
