@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jobNow } from '../shared/clock';
 import { InputError, scheduledInput } from '../shared/job';
 import { MAX_VOLUME_DAYS } from './service';
 import { eligibleRange, planRange } from './windows';
@@ -46,7 +47,7 @@ export const metricsInput = z
     // The range checks that need no configuration run here, before anything is recorded; the
     // job repeats them with the configured lag.
     try {
-      const now = input.scheduledTime ? new Date(input.scheduledTime) : new Date();
+      const now = jobNow(input);
       planRange(input, eligibleRange(now, 0));
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
