@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { JOBS } from '../lambdas/jobs';
-import { createJobDeps, parseJobInput, runJob } from '../lambdas/shared/job';
+import { type AnyJob, JOBS } from '../lambdas/jobs';
+import { createJobDeps, InputError, parseJobInput, runJob } from '../lambdas/shared/job';
 import type { JobName } from '../lambdas/shared/observability';
 
 type Flags = NonNullable<ParseArgsConfig['options']>;
@@ -52,6 +52,19 @@ const USAGE = `usage:\n${Object.values(CLI_JOBS).map((j) => `  ${j.usage}`).join
 /** Drops unset flags so the job's schema sees only what was given. */
 const defined = (input: Record<string, unknown>) => Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
 
+/**
+ * The job's schema check, with the input's `scheduledTime` named as the flag that set it (`--now`):
+ * a refusal (a bad date, a time too far ahead of the clock) happens before anything connects.
+ */
+function parseCliInput(def: AnyJob, input: Record<string, unknown>): unknown {
+  try {
+    return parseJobInput(def, input);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(error.message.replace(/\bscheduledTime\b/g, '--now'));
+    throw error;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const job = name ? CLI_JOBS[name] : undefined;
@@ -65,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const def = JOBS[job.job];
-  const input = parseJobInput(def, defined(job.toInput(values)));
+  const input = parseCliInput(def, defined(job.toInput(values)));
   const deps = await createJobDeps(def.name);
   const result = await runJob(def, deps, input);
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);

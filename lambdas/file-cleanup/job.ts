@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
+import { jobNow } from '../shared/clock';
 import { type JobDefinition, type JobResult, scheduledInput } from '../shared/job';
 import { cleanExpiredFiles, type FileCleanupOutcome } from './cleanup';
 
@@ -25,10 +26,10 @@ export const fileCleanupJob: JobDefinition<FileCleanupInput, FileCleanupResult> 
   input: fileCleanupInput,
   failureMetric: 'CleanupFailures',
   isDryRun: (input) => input.dryRun === true,
-  scheduledTime: (input) => (input.scheduledTime ? new Date(input.scheduledTime) : new Date()),
+  scheduledTime: jobNow,
   run: (deps, input, runId) =>
     cleanExpiredFiles(deps, runId, {
-      now: input.scheduledTime ? new Date(input.scheduledTime) : new Date(),
+      now: jobNow(input),
       dryRun: input.dryRun === true,
       maxFiles: input.maxFiles,
     }),

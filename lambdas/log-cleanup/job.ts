@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
+import { jobNow } from '../shared/clock';
 import { type JobDefinition, type JobResult, scheduledInput } from '../shared/job';
 import { archiveAndDelete, type CleanupLimits, DEFAULT_LIMITS, deleteWithoutArchive } from './cleanup';
 import { type CleanupStats, readCleanupStats } from './parts-store';
@@ -55,10 +56,10 @@ export function createLogCleanupJob(limits: Partial<CleanupLimits> = {}): JobDef
     input: logCleanupInput,
     failureMetric: 'LogCleanupFailures',
     isDryRun: (input) => input.dryRun === true || input.statsOnly === true,
-    scheduledTime: (input) => (input.scheduledTime ? new Date(input.scheduledTime) : new Date()),
+    scheduledTime: jobNow,
 
     async run(deps, input, runId) {
-      const now = input.scheduledTime ? new Date(input.scheduledTime) : new Date();
+      const now = jobNow(input);
       const cutoff = new Date(now.getTime() - deps.config.logRetentionDays * DAY_MS);
       const userId = input.userId ?? null;
       const { archive } = deps.config;

@@ -1,16 +1,18 @@
 import { z } from 'zod';
+import { jobNow, notAheadDateTime } from '../shared/clock';
 import { InputError, scheduledInput } from '../shared/job';
 import { MAX_VOLUME_DAYS } from './service';
 import { eligibleRange, planRange } from './windows';
 
-const isoDateTime = (name: string) => z.iso.datetime({ offset: true, error: `${name} must be an ISO 8601 date-time such as 2026-01-15T09:00:00Z` });
+const isoDateTime = (name: string) => notAheadDateTime(name, `${name} must be an ISO 8601 date-time such as 2026-01-15T09:00:00Z`);
 /** checkFailureRate's look-back: at most the 14 days the windows cover. */
 export const MAX_LOOKBACK_MINUTES = 14 * 24 * 60;
 
 /**
  * The job's input. Without `report`: emit the closed, unemitted hours — of [from, to) when given
  * (a backfill), else of the last 14 days (the schedule's `{"scheduledTime"}`). With `report`:
- * answer one of the seed's queries and change nothing. Unknown fields are refused.
+ * answer one of the seed's queries and change nothing. Unknown fields are refused, and so is a
+ * `scheduledTime`, `from` or `to` more than MAX_CLOCK_SKEW_MS ahead of the clock (see ../shared/clock).
  */
 export const metricsInput = z
   .strictObject({
@@ -46,7 +48,7 @@ export const metricsInput = z
     // The range checks that need no configuration run here, before anything is recorded; the
     // job repeats them with the configured lag.
     try {
-      const now = input.scheduledTime ? new Date(input.scheduledTime) : new Date();
+      const now = jobNow(input);
       planRange(input, eligibleRange(now, 0));
     } catch (error) {
       if (!(error instanceof InputError)) throw error;

@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { jobNow } from '../shared/clock';
 import type { JobDeps, JobDefinition, JobResult } from '../shared/job';
 import { aggregateWindow, claimWindow, markEmitted, pendingWindows, releaseWindow, statsFor, type WindowAggregate } from './aggregate';
 import { assertEmfEnabled, buildWindowDocuments } from './emf';
@@ -73,7 +74,7 @@ async function emitOne(deps: JobDeps, window: Window, runId: string): Promise<{ 
 }
 
 async function emitWindows(deps: JobDeps, input: MetricsInput, runId: string): Promise<Omit<MetricsResult, 'duration_ms' | 'timestamp'>> {
-  const now = input.scheduledTime ? new Date(input.scheduledTime) : new Date();
+  const now = jobNow(input);
   const range = planRange(input, eligibleRange(now, deps.config.metricsLagMinutes));
   const dryRun = input.dryRun === true;
   if (!dryRun) assertEmfEnabled(deps.config.metricsNamespace);
@@ -114,7 +115,7 @@ async function emitWindows(deps: JobDeps, input: MetricsInput, runId: string): P
 }
 
 async function answerReport(deps: JobDeps, input: MetricsInput): Promise<unknown> {
-  const now = input.scheduledTime ? new Date(input.scheduledTime) : new Date();
+  const now = jobNow(input);
   switch (input.report) {
     case 'failure-rate':
       return checkFailureRate(deps.supabase, deps.logger, input.lookbackMinutes ?? 60, now);
@@ -149,5 +150,5 @@ export const metricsAggregateJob: JobDefinition<MetricsInput, MetricsResult> = {
   failureMetric: 'MetricsAggregateFailures',
   // Reports change nothing, as a dry run.
   isDryRun: (input) => input.dryRun === true || input.report !== undefined,
-  scheduledTime: (input) => (input.scheduledTime ? new Date(input.scheduledTime) : new Date()),
+  scheduledTime: jobNow,
 };

@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { z } from 'zod';
 import { advanceBackfill } from './backfill';
+import { notAheadDateTime } from './clock';
 import { loadConfig, type ExportOpsConfig } from './config';
 import { createJobLogger, createJobMetrics, type JobName } from './observability';
 import { createS3Client } from './s3';
@@ -31,9 +32,12 @@ export interface JobResult {
   more?: boolean;
 }
 
-/** What every job accepts: the schedule's `scheduledTime`, which is the job's "now". */
+/**
+ * What every job accepts: the schedule's `scheduledTime`, which is the job's "now" (read it with
+ * `jobNow` from ./clock). A time more than MAX_CLOCK_SKEW_MS ahead of the clock is refused.
+ */
 export const scheduledInput = z.object({
-  scheduledTime: z.iso.datetime({ offset: true, error: 'scheduledTime must be an ISO 8601 date-time' }).optional(),
+  scheduledTime: notAheadDateTime('scheduledTime', 'scheduledTime must be an ISO 8601 date-time').optional(),
 });
 
 export interface JobDefinition<Input, Result extends JobResult> {
@@ -63,7 +67,7 @@ export class InputError extends Error {
 }
 
 /** Checks a job's input, naming every bad field; nothing runs on a refusal. */
-export function parseJobInput<Input>(def: JobDefinition<Input, JobResult>, event: unknown): Input {
+export function parseJobInput<Input>(def: Pick<JobDefinition<Input, JobResult>, 'name' | 'input'>, event: unknown): Input {
   const parsed = def.input.safeParse(event ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
@@ -98,7 +102,8 @@ export async function createJobDeps(
 
 /**
  * Runs a job once with its audit record, one structured result line and its EMF metrics.
- * The same function serves the Lambda handler, the CLI and the tests.
+ * The same function serves the Lambda handler, the CLI and the tests. The input is checked
+ * (again, for callers that already did) before the run is recorded: a refusal records nothing.
  *
  * @example
  * const result = await runJob(fileCleanupJob, deps, { dryRun: true });
@@ -106,9 +111,10 @@ export async function createJobDeps(
 export async function runJob<Input, Result extends JobResult>(
   def: JobDefinition<Input, Result>,
   deps: JobDeps,
-  input: Input,
+  given: Input,
 ): Promise<Result> {
   const started = Date.now();
+  const input = parseJobInput(def, given);
   const dryRun = def.isDryRun(input);
   const runId = must<string>('export_ops_start_run', await deps.supabase.rpc('export_ops_start_run', {
     p_job: def.name,

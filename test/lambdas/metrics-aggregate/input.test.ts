@@ -13,6 +13,7 @@ describe(`metrics handler input (${databaseMode})`, () => {
   const savedEnv = { ...process.env };
   const closed = floorHour(Date.now()) - 2 * HOUR;
   const iso = (ms: number) => new Date(ms).toISOString();
+  const FAR_FUTURE = '9999-12-31T23:59:59Z';
 
   beforeAll(async () => {
     stack = await startTestStack();
@@ -38,6 +39,13 @@ describe(`metrics handler input (${databaseMode})`, () => {
     ['a date that is not ISO 8601', { from: 'yesterday', to: iso(closed) }, /from: from must be an ISO 8601 date-time/],
     ['a report option without its report', { lookbackMinutes: 30 }, /lookbackMinutes: is only accepted with report "failure-rate"/],
     ['aggregate without a range', { report: 'aggregate' }, /from and to are required with report "aggregate"/],
+    // Issue 9: a time input far ahead of the clock is a typo, refused whatever the job would do with it.
+    ['a scheduledTime far ahead of the clock', { scheduledTime: FAR_FUTURE },
+      /scheduledTime: scheduledTime 9999-12-31T23:59:59Z is ahead of this machine's clock \(\d{4}-[\d-]+T[\d:.]+Z\) by more than the allowed skew of 5 minutes/],
+    ['a report at a time an hour ahead', { report: 'failure-rate', scheduledTime: iso(floorHour(Date.now()) + 2 * HOUR) }, /scheduledTime: .*allowed skew of 5 minutes/],
+    ['an aggregate report ending far ahead', { report: 'aggregate', from: iso(closed), to: '9999-12-31T23:00:00Z' },
+      /to: to 9999-12-31T23:00:00Z is ahead of this machine's clock .* allowed skew of 5 minutes/],
+    ['a backfill starting far ahead', { from: '9999-12-31T22:00:00Z', to: '9999-12-31T23:00:00Z' }, /from: from 9999-12-31T22:00:00Z is ahead of this machine's clock/],
   ])('refuses %s, doing nothing', async (_name, event, message) => {
     const before = await counts();
     const out = captureStdout();
@@ -63,6 +71,18 @@ describe(`metrics handler input (${databaseMode})`, () => {
     expect(result.dry_run).toBe(true);
     expect(result.windows_emitted).toBeGreaterThan(300); // the 14-day look-back, hour by hour
     expect(out.emf().filter((d) => 'ExportsTotal' in d)).toEqual([]);
+    expect((await counts()).windows).toBe(0);
+  });
+
+  it('accepts a scheduledTime one minute ahead of the clock', async () => {
+    const out = captureStdout();
+    let result;
+    try {
+      result = await handler({ scheduledTime: iso(Date.now() + 60_000), dryRun: true });
+    } finally {
+      out.restore();
+    }
+    expect(result.dry_run).toBe(true);
     expect((await counts()).windows).toBe(0);
   });
 });
