@@ -1,5 +1,4 @@
 import { ApiError } from './api';
-import type { ApiRole } from './jwt';
 
 interface PgLikeError {
   code?: string;
@@ -11,8 +10,10 @@ interface PgLikeError {
 /**
  * PostgREST's SQLSTATE → HTTP status table (contract §3). 42501 depends on who asked:
  * 401 for the anon role (log in and retry), 403 for a signed-in or service role.
+ * A JWT role the database does not know fails `set_config('role', …)` with 22023, which
+ * PostgREST 12.2 answers as any other error: 400 (13.0 turned it into 401, PostgREST#3601).
  */
-export function restStatusFor(code: string, role: ApiRole): number {
+export function restStatusFor(code: string, role: string): number {
   if (code === '42501') return role === 'anon' ? 401 : 403;
   if (code === 'P0001') return 400;
   if (code.startsWith('P0')) return 500;
@@ -25,7 +26,7 @@ export function restStatusFor(code: string, role: ApiRole): number {
 }
 
 /** Turns a driver error (pg or PGlite) into PostgREST's `{code, message, details, hint}` answer. */
-export function pgErrorToRest(error: unknown, role: ApiRole): ApiError {
+export function pgErrorToRest(error: unknown, role: string): ApiError {
   const e = error as PgLikeError;
   if (!e || typeof e.code !== 'string') {
     return new ApiError(500, { code: 'PGRST000', message: String((error as Error)?.message ?? error), details: null, hint: null });

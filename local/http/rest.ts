@@ -28,7 +28,7 @@ export function createRestHandler(db: Database, options: RestOptions = {}) {
       throw new ApiError(406, { code: 'PGRST106', message: `The schema must be one of the following: ${exposed.join(', ')}`, details: null, hint: null });
     }
     try {
-      return await asRole(db, req.claims, async (tx) => {
+      return await asRole(db, req, async (tx) => {
         const rpc = /^rpc\/([^/]+)$/.exec(req.path);
         if (rpc) return callFunction(tx, schema, decodeURIComponent(rpc[1]), req, maxRows);
         const table = /^([^/]+)$/.exec(req.path);
@@ -37,7 +37,7 @@ export function createRestHandler(db: Database, options: RestOptions = {}) {
       });
     } catch (error) {
       if (error instanceof ApiError) throw error;
-      throw pgErrorToRest(error, req.claims.role);
+      throw pgErrorToRest(error, req.role);
     }
   };
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Database } from '../db/database';
 import { ApiError, type ApiReply, type ApiRequest } from './api';
 import { FaultInjector, type Fault } from './faults';
-import { JwtError, verifyJwt } from './jwt';
+import { authenticate, type Service } from './auth';
 import { createRestHandler, type RestOptions } from './rest';
 import { createStorageHandler, FILE_SIZE_LIMIT, storageError, type StorageOptions } from './storage';
 
@@ -29,28 +29,7 @@ export interface SupabaseServer {
   close(): Promise<void>;
 }
 
-type Service = 'rest' | 'storage';
-
 export type RequestListener = (request: { method: string; path: string; body: Buffer }) => void;
-
-/** The error body each service uses for authentication failures. */
-function authError(service: Service, message: string): ApiError {
-  return service === 'rest'
-    ? new ApiError(401, { code: 'PGRST301', message, details: null, hint: null })
-    : storageError(400, 'Unauthorized', message);
-}
-
-function authenticate(req: IncomingMessage, service: Service, secret: string) {
-  const apikey = req.headers.apikey;
-  const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-  if (!apikey && !bearer) throw authError(service, 'No API key found in request');
-  try {
-    return verifyJwt(String(bearer ?? apikey), secret);
-  } catch (error) {
-    if (error instanceof JwtError) throw authError(service, error.message);
-    throw error;
-  }
-}
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -110,12 +89,12 @@ export async function startSupabaseServer(options: SupabaseServerOptions): Promi
       injected = faults.take(method, url.pathname);
       if (injected?.when === 'before') return applyFault(res, injected.fault);
       if (!match) throw new ApiError(404, { message: `no route for ${url.pathname}` });
-      const claims = authenticate(req, service, options.jwtSecret);
-      const apiRequest: ApiRequest = { method, path: match[2], query: url.searchParams, headers: req.headers, body, claims };
+      const principal = authenticate(req.headers, service, options.jwtSecret);
+      const apiRequest: ApiRequest = { method, path: match[2], query: url.searchParams, headers: req.headers, body, ...principal };
       reply = await (service === 'rest' ? rest(apiRequest) : storage(apiRequest));
     } catch (error) {
       reply = error instanceof ApiError
-        ? { status: error.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(error.body) }
+        ? { status: error.status, headers: { 'content-type': 'application/json', ...error.headers }, body: JSON.stringify(error.body) }
         : { status: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify(internalError(service, error)) };
     }
     if (injected) return applyFault(res, injected.fault);

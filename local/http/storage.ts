@@ -52,7 +52,7 @@ export function createStorageHandler(db: Database, options: StorageOptions) {
     if (!name || !/^(\w|!|-|\.|\*|'|\(|\)| |&|\$|@|=|;|:|\+|,|\?)*$/.test(name)) {
       throw storageError(400, 'InvalidBucketName', `Bucket name invalid: ${String(name)}`);
     }
-    const inserted = await asRole(db, req.claims, (tx) =>
+    const inserted = await asRole(db, req, (tx) =>
       tx.query(`insert into storage.buckets (id, name, public) values ($1, $2, $3) on conflict do nothing returning id`, [body.id ?? name, name, body.public === true]),
     );
     if (inserted.rows.length === 0) throw storageError(409, 'Duplicate', 'The resource already exists');
@@ -60,9 +60,20 @@ export function createStorageHandler(db: Database, options: StorageOptions) {
   }
 
   async function getBucket(req: ApiRequest, id: string): Promise<ApiReply> {
-    const { rows } = await asRole(db, req.claims, (tx) => tx.query(`select * from storage.buckets where id = $1`, [id]));
+    const { rows } = await asRole(db, req, (tx) => tx.query(`select * from storage.buckets where id = $1`, [id]));
     if (!rows[0]) throw storageError(404, 'not_found', 'Bucket not found');
     return json(200, rows[0]);
+  }
+
+  /**
+   * Storage looks the bucket up as its own superuser, bypassing RLS (supabase/storage
+   * src/storage/storage.ts, fromBucketId: `this.db.asSuperUser().findBucketById`); only the
+   * object row is written as the caller. So a caller without rights is refused by the objects
+   * policy (statusCode "403"), not told that the bucket does not exist.
+   */
+  async function mustFindBucket(bucket: string): Promise<void> {
+    const { rows } = await db.query(`select 1 from storage.buckets where id = $1`, [bucket]);
+    if (!rows[0]) throw storageError(404, 'Bucket not found', 'Bucket not found');
   }
 
   async function upload(req: ApiRequest, bucket: string, name: string): Promise<ApiReply> {
@@ -79,9 +90,8 @@ export function createStorageHandler(db: Database, options: StorageOptions) {
       contentLength: content.length,
       httpStatusCode: 200,
     };
-    const row = await asRole(db, req.claims, async (tx) => {
-      const bucketRow = await tx.query(`select 1 from storage.buckets where id = $1`, [bucket]);
-      if (!bucketRow.rows[0]) throw storageError(404, 'Bucket not found', 'Bucket not found');
+    await mustFindBucket(bucket);
+    const row = await asRole(db, req, async (tx) => {
       const conflict = upsert
         ? `on conflict (bucket_id, name) do update set metadata = excluded.metadata, updated_at = now(), owner = excluded.owner`
         : `on conflict (bucket_id, name) do nothing`;
@@ -104,7 +114,7 @@ export function createStorageHandler(db: Database, options: StorageOptions) {
     // Public objects are served without RLS, as Storage does; everything else as the caller's role.
     const { rows } = publicRoute
       ? await db.query<{ id: string; metadata: Record<string, unknown> }>(lookup, [bucket, name])
-      : await asRole(db, req.claims, (tx) => tx.query<{ id: string; metadata: Record<string, unknown> }>(lookup, [bucket, name]));
+      : await asRole(db, req, (tx) => tx.query<{ id: string; metadata: Record<string, unknown> }>(lookup, [bucket, name]));
     if (!rows[0]) throw notFound();
     const content = await readFile(fileOf(bucket, rows[0].id)).catch(() => { throw notFound(); });
     const meta = rows[0].metadata ?? {};
@@ -130,7 +140,7 @@ export function createStorageHandler(db: Database, options: StorageOptions) {
     const offset = Math.max(Number(body.offset ?? 0), 0);
     const column = SORT_COLUMNS.has(body.sortBy?.column ?? 'name') ? (body.sortBy?.column ?? 'name') : 'name';
     const order = body.sortBy?.order?.toLowerCase() === 'desc' ? 'desc' : 'asc';
-    const { rows } = await asRole(db, req.claims, (tx) =>
+    const { rows } = await asRole(db, req, (tx) =>
       tx.query<{ body: string }>(
         `with children as (
            select split_part(substr(name, length($2) + 1), '/', 1) as item,
@@ -165,7 +175,7 @@ export function createStorageHandler(db: Database, options: StorageOptions) {
     const deleted: Record<string, unknown>[] = [];
     for (let i = 0; i < names.length; i += DELETE_BATCH_SIZE) {
       const batch = names.slice(i, i + DELETE_BATCH_SIZE);
-      const { rows } = await asRole(db, req.claims, (tx) =>
+      const { rows } = await asRole(db, req, (tx) =>
         tx.query<{ row: Record<string, unknown> }>(
           `delete from storage.objects where bucket_id = $1 and name in (select jsonb_array_elements_text($2::jsonb))
            returning to_jsonb(storage.objects.*) as row`,
@@ -180,7 +190,7 @@ export function createStorageHandler(db: Database, options: StorageOptions) {
   }
 
   async function removeOne(req: ApiRequest, bucket: string, name: string): Promise<ApiReply> {
-    const { rows } = await asRole(db, req.claims, (tx) =>
+    const { rows } = await asRole(db, req, (tx) =>
       tx.query<{ id: string }>(`delete from storage.objects where bucket_id = $1 and name = $2 returning id`, [bucket, name]),
     );
     if (!rows[0]) throw notFound();

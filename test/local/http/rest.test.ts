@@ -26,6 +26,8 @@ describe(`PostgREST subset on ${databaseMode}`, () => {
       create function public.probe_void() returns void language sql as 'select';
       create function public.probe_json(n int) returns jsonb language sql
         as 'select jsonb_agg(i) from generate_series(1, n) i';
+      create function public.probe_whoami() returns jsonb language sql
+        as $$ select jsonb_build_object('user', current_user, 'claim', auth.role()) $$;
       create function public.probe_raise(code text) returns int language plpgsql as $$
         begin raise exception 'probe failed' using errcode = code; end $$;
       create table public.probe (id int primary key, name text, tags text, score numeric);
@@ -134,11 +136,57 @@ describe(`PostgREST subset on ${databaseMode}`, () => {
       expect((await client(stack.anonKey).from('export_logs').select('id')).data).toEqual([]);
       expect((await service.from('export_logs').select('id')).data).toHaveLength(2);
     });
-    test('a token signed with another secret, or expired, is PGRST301 / 401', async () => {
-      const forged = await client(signJwt({ role: 'service_role' }, 'another-secret')).from('probe').select();
-      expect([forged.status, forged.error?.code]).toEqual([401, 'PGRST301']);
-      const expired = await client(signJwt({ role: 'service_role', exp: 1 }, stack.jwtSecret)).from('probe').select();
-      expect([expired.status, expired.error?.code]).toEqual([401, 'PGRST301']);
+    /** The raw answer to `GET /rest/v1/probe`, to see the body and headers exactly. */
+    const rawGet = async (token: string) => {
+      const res = await fetch(`${stack.supabase.url}/rest/v1/probe?select=id`, {
+        headers: { authorization: `Bearer ${token}`, apikey: stack.anonKey },
+      });
+      return { status: res.status, wwwAuthenticate: res.headers.get('www-authenticate'), body: await res.json() };
+    };
+    const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+    test('a token signed with another secret is PGRST301 / 401 with PostgREST\'s message and header', async () => {
+      expect(await rawGet(signJwt({ role: 'service_role' }, 'another-secret'))).toEqual({
+        status: 401,
+        wwwAuthenticate: 'Bearer error="invalid_token", error_description="JWSError JWSInvalidSignature"',
+        body: { code: 'PGRST301', message: 'JWSError JWSInvalidSignature', details: null, hint: null },
+      });
+      const viaClient = await client(signJwt({ role: 'service_role' }, 'another-secret')).from('probe').select();
+      expect([viaClient.status, viaClient.error?.code, viaClient.error?.message]).toEqual([401, 'PGRST301', 'JWSError JWSInvalidSignature']);
+    });
+    test('an expired token is PGRST301 / 401 "JWT expired", once past PostgREST\'s 30 s of skew', async () => {
+      expect(await rawGet(signJwt({ role: 'service_role', exp: nowSeconds() - 60 }, stack.jwtSecret))).toEqual({
+        status: 401,
+        wwwAuthenticate: 'Bearer error="invalid_token", error_description="JWT expired"',
+        body: { code: 'PGRST301', message: 'JWT expired', details: null, hint: null },
+      });
+      const withinSkew = await client(signJwt({ role: 'service_role', exp: nowSeconds() - 5 }, stack.jwtSecret)).from('probe').select('id').eq('id', 1);
+      expect([withinSkew.status, withinSkew.data]).toEqual([200, [{ id: 1 }]]);
+    });
+    test('a malformed token is PGRST301 / 401 with the compact-decode message', async () => {
+      const { status, body } = await rawGet('not-a-jwt');
+      expect([status, body.code, body.message]).toEqual([401, 'PGRST301', 'JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 1)']);
+    });
+    test('a token with no role claim runs as anon, and the claims say so', async () => {
+      const noRole = client(signJwt({ iss: 'supabase' }, stack.jwtSecret));
+      expect((await noRole.rpc('probe_whoami')).data).toEqual({ user: 'anon', claim: 'anon' });
+      expect((await noRole.from('export_logs').select('id')).data).toEqual([]);
+      const call = await noRole.rpc('export_ops_start_run', { p_job: 'file-cleanup' });
+      expect([call.status, call.error?.code]).toEqual([401, '42501']);
+      const removed = await noRole.from('export_logs').delete().eq('user_id', USER_A).select();
+      expect([removed.error, removed.data]).toEqual([null, []]);
+      expect((await service.from('export_logs').select('user_id').eq('user_id', USER_A)).data).toEqual([{ user_id: USER_A }]);
+      // Still anon with a sub, but auth.uid() reads the sub, and the app's policies are not `to authenticated`.
+      const withSub = client(signJwt({ sub: USER_A }, stack.jwtSecret));
+      expect((await withSub.from('export_logs').select('user_id')).data).toEqual([{ user_id: USER_A }]);
+    });
+    test('a role the database does not know is 22023, answered 400 as PostgREST 12.2 does', async () => {
+      const unknown = await client(signJwt({ role: 'nobody' }, stack.jwtSecret)).from('probe').select();
+      expect([unknown.status, unknown.error?.code, unknown.error?.message]).toEqual([400, '22023', 'role "nobody" does not exist']);
+    });
+    test('a role Supabase\'s authenticator is not granted (postgres) is 42501 / 403, never run as superuser', async () => {
+      const superuser = await client(signJwt({ role: 'postgres' }, stack.jwtSecret)).rpc('probe_whoami');
+      expect([superuser.status, superuser.error?.code, superuser.error?.message]).toEqual([403, '42501', 'permission denied to set role "postgres"']);
     });
     test('the anon key can neither call nor read anything export-ops adds', async () => {
       const anon = client(stack.anonKey);

@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { signJwt } from '../../../local/http/jwt';
 import type { LocalStack } from '../../../local/stack';
 import { databaseMode, startTestStack } from '../../support/stack';
 
@@ -94,6 +95,77 @@ describe(`Storage subset on ${databaseMode}`, () => {
       const anon = createClient(stack.supabase.url, stack.anonKey, { auth: { persistSession: false } });
       expect((await anon.storage.from('exports').remove(['anon/keep.json'])).data).toEqual([]);
       expect((await bucket().list('anon')).data).toHaveLength(1);
+    });
+  });
+
+  describe('JWTs, as a real Storage server (v1.11) answers them', () => {
+    const USER = '00000000-0000-0000-0000-0000000000c1';
+    const clientFor = (claims: Record<string, unknown>, secret = stack.jwtSecret) =>
+      createClient(stack.supabase.url, signJwt(claims, secret), { auth: { persistSession: false } });
+    /** The raw answer to a list call, to see the exact body supabase-js only partly exposes. */
+    const rawList = async (token: string) => {
+      const res = await fetch(`${stack.supabase.url}/storage/v1/object/list/exports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, apikey: stack.anonKey, 'content-type': 'application/json' },
+        body: JSON.stringify({ prefix: '' }),
+      });
+      return { status: res.status, body: await res.json() };
+    };
+
+    test('a bad signature is HTTP 400 with statusCode "403" and jose\'s message', async () => {
+      const forged = signJwt({ role: 'service_role' }, 'another-secret');
+      expect(await rawList(forged)).toEqual({
+        status: 400,
+        body: { statusCode: '403', code: 'AccessDenied', error: 'Unauthorized', message: 'signature verification failed' },
+      });
+      const viaClient = await clientFor({ role: 'service_role' }, 'another-secret').storage.from('exports').list();
+      expect(viaClient.error).toMatchObject({ status: 400, statusCode: '403', message: 'signature verification failed' });
+    });
+
+    test('an expired token is HTTP 400 with statusCode "403", with no clock tolerance', async () => {
+      const expired = signJwt({ role: 'service_role', exp: Math.floor(Date.now() / 1000) - 1 }, stack.jwtSecret);
+      expect(await rawList(expired)).toEqual({
+        status: 400,
+        body: { statusCode: '403', code: 'AccessDenied', error: 'Unauthorized', message: '"exp" claim timestamp check failed' },
+      });
+    });
+
+    describe('a token with no role claim is accepted and runs as anon', () => {
+      const noRole = () => clientFor({ sub: USER });
+
+      test('remove answers [] and the object is still there afterwards', async () => {
+        await upload(['norole/keep.json']);
+        const before = await filesOnDisk();
+        const { data, error } = await noRole().storage.from('exports').remove(['norole/keep.json']);
+        expect(error).toBeNull();
+        expect(data).toEqual([]);
+        expect((await bucket().list('norole')).data?.map((e) => e.name)).toEqual(['keep.json']);
+        expect(await (await bucket().download('norole/keep.json')).data?.text()).toBe('content of norole/keep.json');
+        expect(await filesOnDisk()).toBe(before);
+      });
+
+      test('list returns nothing', async () => {
+        await upload(['norole/seen-by-service.json']);
+        const { data, error } = await noRole().storage.from('exports').list('norole');
+        expect(error).toBeNull();
+        expect(data).toEqual([]);
+      });
+
+      test('an upload is refused by RLS (statusCode "403"), not told the bucket is missing', async () => {
+        const before = await filesOnDisk();
+        const { error } = await noRole().storage.from('exports').upload('norole/new.json', Buffer.from('x'));
+        expect(error).toMatchObject({ status: 400, statusCode: '403', message: expect.stringContaining('row-level security') });
+        expect((await bucket().list('norole', { search: 'new' })).data).toEqual([]);
+        expect(await filesOnDisk()).toBe(before);
+      });
+    });
+
+    test('a role the storage login is not granted (postgres) is refused, never run as superuser', async () => {
+      await upload(['su/keep.json']);
+      const { data, error } = await clientFor({ role: 'postgres' }).storage.from('exports').remove(['su/keep.json']);
+      expect(data).toBeNull();
+      expect(error).toMatchObject({ status: 400, statusCode: '403', message: 'permission denied to set role "postgres"' });
+      expect((await bucket().list('su')).data).toHaveLength(1);
     });
   });
 
