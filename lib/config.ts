@@ -20,6 +20,19 @@ export interface ExportOpsSettings {
    */
   readonly exportsBucket?: string;
   /**
+   * Where an export's object must lie for the file cleanup to delete it: the object path starts
+   * with this, `{user_id}` and `{export_id}` replaced by the row's own. Must use a placeholder,
+   * so that a row, which its user writes, can only name that user's objects.
+   * @default '{user_id}/' (the app stores files at `<user_id>/<file name>`)
+   */
+  readonly ownedPathPrefix?: string;
+  /**
+   * Origins (comma-separated `https://host[:port]`) whose Storage URLs the file cleanup acts on;
+   * set it when the app writes file URLs with a custom domain.
+   * @default - the origin of `supabaseUrl`
+   */
+  readonly storageUrlOrigins?: string;
+  /**
    * Age in days after which `export_logs` rows are archived to S3 and deleted.
    * @default 30
    */
@@ -159,12 +172,13 @@ export interface ExportOpsSettings {
 }
 
 /** The validated settings, every field filled. */
-export type ExportOpsConfig = Required<Omit<ExportOpsSettings, 'serviceRoleKeySecret' | 'alarmEmail'>> &
-  Pick<ExportOpsSettings, 'serviceRoleKeySecret' | 'alarmEmail'>;
+export type ExportOpsConfig = Required<Omit<ExportOpsSettings, 'serviceRoleKeySecret' | 'alarmEmail' | 'storageUrlOrigins'>> &
+  Pick<ExportOpsSettings, 'serviceRoleKeySecret' | 'alarmEmail' | 'storageUrlOrigins'>;
 
 export const DEFAULTS = {
   // What the functions do by default, taken from the one place the functions define it.
   exportsBucket: JOB_DEFAULTS.exportsBucket,
+  ownedPathPrefix: JOB_DEFAULTS.ownedPathPrefix,
   logRetentionDays: JOB_DEFAULTS.logRetentionDays,
   fileRetentionHours: JOB_DEFAULTS.fileRetentionHours,
   fileGraceHours: JOB_DEFAULTS.fileGraceHours,
@@ -220,6 +234,8 @@ export function resolveConfig(scope: Construct, props: ExportOpsSettings = {}): 
     supabaseUrl: supabaseUrl(raw('supabaseUrl')),
     serviceRoleKeySecret: secretRef(str('serviceRoleKeySecret')),
     exportsBucket: matching('exportsBucket', str('exportsBucket', DEFAULTS.exportsBucket)!, /^[a-z0-9][a-z0-9._-]{1,62}$/, 'must be a storage bucket name'),
+    ownedPathPrefix: matching('ownedPathPrefix', str('ownedPathPrefix', DEFAULTS.ownedPathPrefix)!, /^[^{}]*(\{(user_id|export_id)\}[^{}]*)+$/, 'must contain {user_id} or {export_id} and no other placeholder'),
+    storageUrlOrigins: origins(str('storageUrlOrigins')),
     logRetentionDays: num('logRetentionDays', DEFAULTS.logRetentionDays, 1),
     fileRetentionHours: num('fileRetentionHours', DEFAULTS.fileRetentionHours, 1),
     fileGraceHours: num('fileGraceHours', DEFAULTS.fileGraceHours, 0),
@@ -306,6 +322,22 @@ function supabaseUrl(value: unknown): string {
     throw new ConfigError('supabaseUrl', 'must use https (http only for localhost)', value);
   }
   return text.replace(/\/+$/, '');
+}
+
+function origins(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  for (const item of value.split(',').map((o) => o.trim())) {
+    let origin: string | undefined;
+    try {
+      origin = new URL(item).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== item.toLowerCase() || !/^https?:/.test(item)) {
+      throw new ConfigError('storageUrlOrigins', 'must be comma-separated origins such as https://files.example.com (no path)', value);
+    }
+  }
+  return value;
 }
 
 function secretRef(value: string | undefined): string | undefined {

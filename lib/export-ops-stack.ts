@@ -68,6 +68,8 @@ export class ExportOpsStack extends Stack {
     this.fileCleanup = job('file-cleanup', config.fileCleanupCron, { memorySize: 512, timeout: Duration.minutes(15) },
       'Deletes expired export files from Supabase Storage', {
         EXPORTS_BUCKET: config.exportsBucket,
+        OWNED_PATH_PREFIX: config.ownedPathPrefix,
+        ...(config.storageUrlOrigins ? { STORAGE_URL_ORIGINS: config.storageUrlOrigins } : {}),
         FILE_RETENTION_HOURS: String(config.fileRetentionHours),
         FILE_GRACE_HOURS: String(config.fileGraceHours),
         ORPHAN_GRACE_HOURS: String(config.orphanGraceHours),

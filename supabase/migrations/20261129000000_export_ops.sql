@@ -421,7 +421,12 @@ begin
     end;
   end loop;
   perform set_config('lock_timeout', saved_timeout, true);
-  -- The backfill counts from here: rows changed from now on are the triggers' to track.
-  update export_ops.backfill set installed_at = now() where completed_at is null and after_id is null;
+  -- The backfill counts from here: rows changed from now on are the triggers' to track. An
+  -- empty table (a new project) has nothing to backfill; the lock the triggers took keeps it
+  -- empty until this transaction ends.
+  update export_ops.backfill
+     set installed_at = now(),
+         completed_at = case when exists (select 1 from public.export_logs) then null else now() end
+   where completed_at is null and after_id is null;
 end
 $$;

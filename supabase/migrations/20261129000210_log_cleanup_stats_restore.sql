@@ -73,6 +73,7 @@ language plpgsql security definer set search_path = '' set timezone = 'UTC' set 
 declare
   part export_ops.archive_parts;
   outside integer;
+  inserted_ids uuid[];
   result json;
 begin
   select * into part from export_ops.archive_parts where part_key = p_part_key;
@@ -94,25 +95,26 @@ begin
     raise exception '% of the rows sent are not rows of archive part % (outside its recorded key range): nothing restored',
       outside, p_part_key using errcode = 'P0001';
   end if;
+  -- Two statements: the triggers track the inserted rows at the end of the insert statement,
+  -- and only then can their finish time be set back.
   with inserted as (
     insert into public.export_logs
     select (a.r).* from pg_temp.restore_lines a
      where not p_dry_run and exists (select 1 from auth.users u where u.id = (a.r).user_id)
     on conflict do nothing
-    returning id),
-  refinished as (
-    update export_ops.exports x
-       set finished_at = least(a.finished_at, now()), finished_source = 'restored'
-      from pg_temp.restore_lines a
-     where x.id = (a.r).id and x.id in (select id from inserted) and a.finished_at is not null
-    returning 1)
+    returning id)
+  select coalesce(array_agg(id), '{}') into inserted_ids from inserted;
+  update export_ops.exports x
+     set finished_at = least(a.finished_at, now()), finished_source = 'restored'
+    from pg_temp.restore_lines a
+   where x.id = (a.r).id and x.id = any (inserted_ids) and a.finished_at is not null;
   select json_build_object(
     'rows', (select count(*) from pg_temp.restore_lines),
-    'inserted', (select count(*) from inserted),
+    'inserted', cardinality(inserted_ids),
     'present', (select count(*) from pg_temp.restore_lines a
-                 where exists (select 1 from public.export_logs e where e.id = (a.r).id or e.export_id = (a.r).export_id)),
-    'orphaned', (select count(*) from pg_temp.restore_lines a where not exists (select 1 from auth.users u where u.id = (a.r).user_id)),
-    'refinished', (select count(*) from refinished))
+                 where exists (select 1 from public.export_logs e where e.id = (a.r).id or e.export_id = (a.r).export_id)
+                   and not (a.r).id = any (inserted_ids)),
+    'orphaned', (select count(*) from pg_temp.restore_lines a where not exists (select 1 from auth.users u where u.id = (a.r).user_id)))
   into result;
   return result;
 end

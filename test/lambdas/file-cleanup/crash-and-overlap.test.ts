@@ -66,7 +66,8 @@ describe(`file cleanup across crashes and overlapping runs, on ${databaseMode}`,
       if (method === 'DELETE' && path === '/storage/v1/object/exports') sent.push(...JSON.parse(body.toString()).prefixes);
     });
     const due = await stack.db.query<{ name: string }>(
-      `select storage_path as name from public.export_logs l join storage.objects o on o.bucket_id = l.storage_bucket and o.name = l.storage_path
+      `select x.storage_path as name from public.export_logs l join export_ops.exports x on x.id = l.id
+         join storage.objects o on o.bucket_id = x.storage_bucket and o.name = x.storage_path
         where l.status = 'completed' and l.expires_at <= $1`, [now.toISOString()]);
     expect(due.rows.length).toBeGreaterThan(1000); // more than one batch each
 

@@ -17,7 +17,11 @@ const FORGED_USER = '00000000-0000-0000-0000-00000000f0f0';
 describe(`log restore on ${databaseMode}`, () => {
   let stack: LocalStack;
   let original: Map<string, string>;
+  let originalFinish: Map<string, string>;
   let afterCleanup: Map<string, string>;
+  /** Each row's finish time as the metrics count it (the hour it belongs to). */
+  const finishTimes = async () => new Map((await stack.db.query<{ id: string; at: string }>(
+    `select id::text as id, finished_at::text as at from export_ops.exports where finished_at is not null`)).rows.map((r) => [r.id, r.at]));
   const restore = (key: string, dryRun = false) => restoreArchive({
     s3: createS3Client(stack.env), supabase: createServiceClient(stack.supabase.url, stack.serviceRoleKey),
     bucket: stack.env.ARCHIVE_BUCKET, key, dryRun,
@@ -27,6 +31,7 @@ describe(`log restore on ${databaseMode}`, () => {
     stack = await startTestStack();
     await seedHistory(stack, 300);
     original = await snapshot(stack);
+    originalFinish = await finishTimes();
     await runJob(createLogCleanupJob({ partRows: 50, pageRows: 20 }), await jobDepsFor(stack, 'log-cleanup'), { scheduledTime });
     afterCleanup = await snapshot(stack);
     expect(original.size - afterCleanup.size).toBeGreaterThan(50);
@@ -53,6 +58,8 @@ describe(`log restore on ${databaseMode}`, () => {
     expect(first.parts).toBe(manifests.length);
     expect(first.inserted + first.present).toBe(original.size - afterCleanup.size);
     expect(await snapshot(stack)).toEqual(original);
+    // Restored rows count in the hour they were counted in before, not in the restore's hour.
+    expect(await finishTimes()).toEqual(originalFinish);
 
     const again = await runCli(['--from', `s3://${stack.env.ARCHIVE_BUCKET}/export-logs/`, '--json']);
     expect(again.code).toBe(0);

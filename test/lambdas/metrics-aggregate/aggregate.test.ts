@@ -108,6 +108,10 @@ describe(`metrics aggregation in SQL (${databaseMode})`, () => {
          from generate_series(1, 25) k, generate_series(1, k) copies`,
       [new Date(start).toISOString()],
     );
+    // History: these finished at their updated_at (written now, the triggers stamped them now).
+    await stack.db.query(
+      `update export_ops.exports x set finished_at = e.updated_at from public.export_logs e
+        where e.id = x.id and e.error_message like 'Kind%: detail'`);
     const agg = await aggregateWindow(deps.supabase, { start: new Date(start), end: new Date(start + HOUR) });
     expect(Object.keys(agg.error_kinds)).toHaveLength(20);
     // Kinds 6..25 have the most copies; kinds 1..5 (1+2+3+4+5 failures) are summed.

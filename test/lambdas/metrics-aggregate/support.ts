@@ -80,8 +80,8 @@ export interface FinishedRow {
 /** Every export row, with exact timestamps; the tests apply the window rule themselves. */
 export async function fetchRows(stack: LocalStack): Promise<FinishedRow[]> {
   const { rows } = await stack.db.query<Record<string, unknown>>(
-    `select format, user_id::text as user_id, status, file_size::text as file_size, conversation_count, error_message,
-            (extract(epoch from created_at) * 1000000)::bigint::text as created_us,
+    `select e.format, e.user_id::text as user_id, e.status, e.file_size::text as file_size, e.conversation_count, e.error_message,
+            (extract(epoch from e.created_at) * 1000000)::bigint::text as created_us,
             (extract(epoch from x.finished_at) * 1000000)::bigint::text as finished_us,
             x.finished_source is distinct from 'created_at' as duration_known
        from public.export_logs e join export_ops.exports x on x.id = e.id`,

@@ -8,6 +8,8 @@ describe('loadConfig', () => {
       supabaseUrl: 'https://abc.supabase.co',
       serviceRoleKeySource: { kind: 'env' },
       exportsBucket: 'exports',
+      ownedPathPrefix: '{user_id}/',
+      storageUrlOrigins: ['https://abc.supabase.co'],
       archive: { enabled: true, bucket: undefined, prefix: 'export-logs', allowUnarchivedDelete: false },
       logRetentionDays: 30,
       fileRetentionHours: 24,
@@ -44,5 +46,13 @@ describe('loadConfig', () => {
 
   test('empty strings count as unset', () => {
     expect(loadConfig({ ...minimal, EXPORTS_BUCKET: '', FILE_RETENTION_HOURS: '' }).fileRetentionHours).toBe(24);
+  });
+
+  test('the ownership rule and the trusted origins are checked at start-up', () => {
+    expect(() => loadConfig({ ...minimal, OWNED_PATH_PREFIX: 'exports/' })).toThrow(/OWNED_PATH_PREFIX must contain \{user_id\} or \{export_id\}/);
+    expect(() => loadConfig({ ...minimal, OWNED_PATH_PREFIX: '{user}/' })).toThrow(/OWNED_PATH_PREFIX/);
+    expect(() => loadConfig({ ...minimal, STORAGE_URL_ORIGINS: 'https://files.example.com/storage' })).toThrow(/STORAGE_URL_ORIGINS/);
+    expect(loadConfig({ ...minimal, OWNED_PATH_PREFIX: 'u/{user_id}/{export_id}-', STORAGE_URL_ORIGINS: 'https://files.example.com, https://abc.supabase.co' }))
+      .toMatchObject({ ownedPathPrefix: 'u/{user_id}/{export_id}-', storageUrlOrigins: ['https://files.example.com', 'https://abc.supabase.co'] });
   });
 });

@@ -75,17 +75,26 @@ describe(`migration on an existing Supabase project (${databaseMode})`, () => {
 
   test("leaves the app's trigger, policies and auth.uid() as they were, adding only its own", async () => {
     const triggers = await db.query<{ tgname: string }>(`select tgname from pg_trigger where tgrelid = 'public.export_logs'::regclass and not tgisinternal order by 1`);
-    expect(triggers.rows.map((r) => r.tgname)).toEqual(['app_touch_export_logs', 'export_ops_derive_columns']);
+    expect(triggers.rows.map((r) => r.tgname)).toEqual([
+      'app_touch_export_logs', 'export_ops_track_delete', 'export_ops_track_insert', 'export_ops_track_truncate', 'export_ops_track_update',
+    ]);
     const policies = await db.query<{ policyname: string }>(`select policyname from pg_policies where tablename = 'export_logs'`);
     expect(policies.rows.map((r) => r.policyname)).toEqual(['app_reads_own']);
     const uid = await db.query<{ body: string }>(`select prosrc as body from pg_proc where oid = 'auth.uid()'::regprocedure`);
     expect(uid.rows[0].body).toContain('request.jwt.claim.sub');
   });
 
-  test('backfills the derived columns of rows the app wrote before', async () => {
-    const { rows } = await db.query<{ storage_bucket: string; storage_path: string; finished: boolean }>(
-      `select storage_bucket, storage_path, finished_at = updated_at as finished from public.export_logs`);
-    expect(rows).toEqual([{ storage_bucket: 'exports', storage_path: 'u/old one.csv', finished: true }]);
+  test('tracks the rows the app wrote before once the backfill has run, and changes none of them', async () => {
+    const appRows = async () => (await db.query<{ row: string }>(`select e::text as row from public.export_logs e`)).rows;
+    const before = await appRows();
+    expect(await db.query(`select 1 from export_ops.exports`)).toMatchObject({ rows: [] });
+    const { rows: [step] } = await db.query<{ r: { done: boolean; rows: number } }>(`select public.export_ops_backfill_step(100) as r`);
+    expect(step.r).toMatchObject({ done: true, rows: 1 });
+    const { rows } = await db.query<{ storage_bucket: string; storage_path: string; finished: boolean; finished_source: string }>(
+      `select x.storage_bucket, x.storage_path, x.finished_at = e.updated_at as finished, x.finished_source
+         from public.export_logs e join export_ops.exports x on x.id = e.id`);
+    expect(rows).toEqual([{ storage_bucket: 'exports', storage_path: 'u/old one.csv', finished: true, finished_source: 'updated_at' }]);
+    expect(await appRows()).toEqual(before);
   });
 
   test("the local Storage front works on Supabase's richer storage tables", async () => {
