@@ -49,9 +49,9 @@ async function measureBaseline(options: BenchOptions, count: number) {
   try {
     const supabase = createServiceClient(stack.supabase.url, stack.serviceRoleKey);
     const started = process.hrtime.bigint();
-    const rows: { id: string; storage_path: string }[] = [];
+    const rows: { id: string; file_url: string }[] = [];
     for (let from = 0; ; from += 1000) {
-      const { data, error } = await supabase.from('export_logs').select('id, storage_path')
+      const { data, error } = await supabase.from('export_logs').select('id, file_url')
         .eq('status', 'completed').lte('expires_at', new Date().toISOString()).order('id').range(from, from + 999);
       if (error) throw error;
       rows.push(...(data ?? []));
@@ -59,7 +59,9 @@ async function measureBaseline(options: BenchOptions, count: number) {
     }
     let deleted = 0;
     for (const row of rows) {
-      const removal = await supabase.storage.from('exports').remove([row.storage_path]);
+      // The original cron route's way: the object path is what follows the bucket in the URL.
+      const path = decodeURIComponent(new URL(row.file_url).pathname.split('/exports/')[1] ?? '');
+      const removal = await supabase.storage.from('exports').remove([path]);
       if (removal.error) continue;
       const update = await supabase.from('export_logs').update({ status: 'expired' }).eq('id', row.id);
       if (!update.error) deleted += 1;
