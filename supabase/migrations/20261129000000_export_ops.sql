@@ -441,7 +441,10 @@ begin
     end;
   end loop;
   perform set_config('lock_timeout', saved_timeout, true);
-  -- The backfill counts from here: rows changed from now on are the triggers' to track.
-  update export_ops.backfill set installed_at = now() where completed_at is null and after_id is null;
+  -- The backfill counts from here: rows changed from now on are the triggers' to track. The
+  -- clock, not now(): now() is when this file's transaction began, and rows the app wrote
+  -- between then and the lock (the whole file, and every retry) are the backfill's; with now()
+  -- their finished_at would be clamped to before their own created_at.
+  update export_ops.backfill set installed_at = clock_timestamp() where completed_at is null and after_id is null;
 end
 $$;
