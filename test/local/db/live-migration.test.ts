@@ -21,7 +21,11 @@ const describeOnServer = serverUrl ? describe : describe.skip;
 const mode = serverUrl ? databaseMode : `${databaseMode}: skipped, needs DATABASE_URL (a PostgreSQL server: concurrent connections)`;
 
 const ROWS = 20_000;
-/** Small batches, so the backfill takes several calls and can be stopped in the middle. */
+/**
+ * Small batches, so the backfill takes several calls and can be stopped in the middle. Smaller
+ * than the jobs' 10,000 (BACKFILL_BATCH_ROWS) also because an app write to a row of the batch in
+ * flight waits for the call to commit, and a 10,000-row call takes about a second here.
+ */
 const STEP = 2_000;
 /** No app statement may wait this long because of export-ops. */
 const MAX_APP_WAIT_MS = 1_000;
