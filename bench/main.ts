@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ bench(options: BenchOptions): Prom
   'log-cleanup': () => import('./log-cleanup'),
   metrics: () => import('./metrics'),
   bundles: () => import('./bundles'),
+  migration: () => import('./migration'),
 };
 
 export interface BenchOptions {

@@ -75,14 +75,24 @@ create table if not exists export_ops.exports (
   finished_source text check (finished_source in ('observed', 'updated_at', 'created_at', 'restored'))
 );
 -- Built while the table is empty (the backfill fills it later), so they lock nothing for long.
-create index if not exists exports_due_by_expiry_idx on export_ops.exports (expires_at, id)
-  where status = 'completed' and expires_at is not null;
-create index if not exists exports_due_by_age_idx on export_ops.exports (created_at, id)
-  where status = 'completed' and expires_at is null;
-create index if not exists exports_created_idx on export_ops.exports (created_at, id);
-create index if not exists exports_user_idx on export_ops.exports (user_id, created_at, id);
-create index if not exists exports_finished_idx on export_ops.exports (finished_at) where finished_at is not null;
-create index if not exists exports_object_idx on export_ops.exports (storage_bucket, storage_path) where storage_path is not null;
+-- Only when missing: CREATE INDEX IF NOT EXISTS takes a SHARE lock on the table even when the
+-- index exists, and once the triggers are in, every app write inserts here, so applying this
+-- file again would hold up (and could deadlock with) the app's writes until it commits.
+do $$
+begin
+  if to_regclass('export_ops.exports_object_idx') is not null then
+    return;
+  end if;
+  create index if not exists exports_due_by_expiry_idx on export_ops.exports (expires_at, id)
+    where status = 'completed' and expires_at is not null;
+  create index if not exists exports_due_by_age_idx on export_ops.exports (created_at, id)
+    where status = 'completed' and expires_at is null;
+  create index if not exists exports_created_idx on export_ops.exports (created_at, id);
+  create index if not exists exports_user_idx on export_ops.exports (user_id, created_at, id);
+  create index if not exists exports_finished_idx on export_ops.exports (finished_at) where finished_at is not null;
+  create index if not exists exports_object_idx on export_ops.exports (storage_bucket, storage_path) where storage_path is not null;
+end
+$$;
 
 -- Progress of the backfill of rows the app wrote before the triggers existed.
 create table if not exists export_ops.backfill (
@@ -104,7 +114,14 @@ create table if not exists export_ops.file_claims (
   last_attempt_at timestamptz,
   skip_reason text
 );
-create index if not exists file_claims_lease_idx on export_ops.file_claims (lease_until);
+-- Only when missing, as above: the triggers delete from this table on app writes.
+do $$
+begin
+  if to_regclass('export_ops.file_claims_lease_idx') is null then
+    create index file_claims_lease_idx on export_ops.file_claims (lease_until);
+  end if;
+end
+$$;
 
 -- 4. Log cleanup: one row per archive part, recorded 'pending' before anything is uploaded;
 -- rows are deleted only once the part is 'verified'.
@@ -148,7 +165,10 @@ declare
   t text;
 begin
   foreach t in array array['runs', 'exports', 'backfill', 'file_claims', 'archive_parts', 'metric_windows'] loop
-    execute format('alter table export_ops.%I enable row level security', t);
+    -- ALTER TABLE takes an ACCESS EXCLUSIVE lock even when RLS is on already: only when off.
+    if not (select relrowsecurity from pg_class where oid = format('export_ops.%I', t)::regclass) then
+      execute format('alter table export_ops.%I enable row level security', t);
+    end if;
     execute format('revoke all on export_ops.%I from public, anon, authenticated', t);
     execute format('grant select, insert, update, delete on export_ops.%I to service_role', t);
   end loop;
@@ -421,12 +441,14 @@ begin
     end;
   end loop;
   perform set_config('lock_timeout', saved_timeout, true);
-  -- The backfill counts from here: rows changed from now on are the triggers' to track. An
-  -- empty table (a new project) has nothing to backfill; the lock the triggers took keeps it
-  -- empty until this transaction ends.
+  -- The backfill counts from here: rows changed from now on are the triggers' to track. The
+  -- clock, not now(): now() is when this file's transaction began, and rows the app wrote
+  -- between then and the lock (the whole file, and every retry) are the backfill's; with now()
+  -- their finished_at would be clamped to before their own created_at. An empty table (a new
+  -- project) has nothing to backfill; the lock the triggers took keeps it empty until commit.
   update export_ops.backfill
-     set installed_at = now(),
-         completed_at = case when exists (select 1 from public.export_logs) then null else now() end
+     set installed_at = clock_timestamp(),
+         completed_at = case when exists (select 1 from public.export_logs) then null else clock_timestamp() end
    where completed_at is null and after_id is null;
 end
 $$;
