@@ -18,10 +18,13 @@
 -- a migration file runs in one transaction (`supabase db push`), and a backfill inside it
 -- would hold its locks for the whole table.
 --
--- Locks: the only statements that lock public.export_logs are the CREATE TRIGGERs at the end
--- of this file (SHARE ROW EXCLUSIVE, which waits for in-flight app writes and queues new ones
--- behind it). They run under a short lock_timeout and are retried, so an app statement waits
--- at most one timeout for us, and the lock is held only until this file commits.
+-- Locks: the only lock on public.export_logs that an app statement can wait for is taken by
+-- the CREATE TRIGGERs at the end of this file (SHARE ROW EXCLUSIVE, which waits for in-flight
+-- app writes and queues new ones behind it). They run under a short lock_timeout and are
+-- retried, so an app statement waits at most one timeout for us, and the lock is held only
+-- until this file commits. (Reading the table, and creating functions whose bodies name it,
+-- take ACCESS SHARE and the like, which no app read or write waits for.) Measured under app
+-- load: test/local/db/live-migration.test.ts, `npm run bench -- migration`.
 --
 -- Idempotent: every statement is guarded or "create or replace", so applying it twice changes
 -- nothing (and the second time takes no lock on the app's table). PostgreSQL 15-18 and PGlite.
@@ -99,6 +102,9 @@ create table if not exists export_ops.backfill (
   singleton boolean primary key default true check (singleton),
   -- When the triggers went in: every write since is tracked by them.
   installed_at timestamptz not null default now(),
+  -- Keyset cursor over export_logs.id: the batch before the last ended at prev_after_id, the
+  -- last at after_id.
+  prev_after_id uuid,
   after_id uuid,
   rows_seen bigint not null default 0,
   completed_at timestamptz
@@ -287,7 +293,9 @@ revoke all on function export_ops.track_exports() from public;
 -- 8. The backfill of rows written before the triggers: one bounded batch per call, in id order
 -- from a stored cursor, each call its own short transaction (an RPC), so it holds no lock for
 -- long, can stop anywhere and resumes where it stopped. A row the triggers track already is
--- left as they wrote it (they saw a later state).
+-- left as they wrote it (they saw a later state). An app delete racing a batch cannot see the
+-- batch's uncommitted rows, so each call first drops the rows of the previous batch whose app
+-- row is gone; the backfill completes on a call that finds no more rows, after that check.
 --
 -- Finish times of rows already final (unknown, since the app records none), in this order:
 --   * completed or failed, never downloaded: updated_at, which the app's trigger set when the
@@ -298,7 +306,7 @@ revoke all on function export_ops.track_exports() from public;
 --     duration statistics ('created_at').
 -- Each is bounded to [created_at, installed_at]: a time a user wrote can move a row within
 -- its own past, never into an hour after the triggers went in.
-create or replace function public.export_ops_backfill_step(p_limit integer default 10000)
+create or replace function public.export_ops_backfill_step(p_limit integer default 2000)
 returns jsonb
 language plpgsql set search_path = '' as $$
 declare
@@ -321,6 +329,11 @@ begin
   if st.completed_at is not null then
     return jsonb_build_object('done', true, 'rows', 0);
   end if;
+  if st.after_id is not null then
+    delete from export_ops.exports x
+     where x.id > coalesce(st.prev_after_id, '00000000-0000-0000-0000-000000000000') and x.id <= st.after_id
+       and not exists (select 1 from public.export_logs e where e.id = x.id);
+  end if;
   with batch as (
     select e.* from public.export_logs e
      where st.after_id is null or e.id > st.after_id
@@ -341,9 +354,10 @@ begin
   select (select count(*) from batch), (select count(*) from added_rows), (select b.id from batch b order by b.id desc limit 1)
     into seen, added, last_id;
   update export_ops.backfill
-     set after_id = coalesce(last_id, after_id), rows_seen = rows_seen + seen,
-         completed_at = case when seen < p_limit then now() end;
-  return jsonb_build_object('done', seen < p_limit, 'rows', seen, 'added', added);
+     set prev_after_id = case when seen > 0 then after_id else prev_after_id end,
+         after_id = coalesce(last_id, after_id), rows_seen = rows_seen + seen,
+         completed_at = case when seen = 0 then clock_timestamp() end;
+  return jsonb_build_object('done', seen = 0, 'rows', seen, 'added', added);
 end
 $$;
 

@@ -88,8 +88,9 @@ describe(`migration on an existing Supabase project (${databaseMode})`, () => {
     const appRows = async () => (await db.query<{ row: string }>(`select e::text as row from public.export_logs e`)).rows;
     const before = await appRows();
     expect(await db.query(`select 1 from export_ops.exports`)).toMatchObject({ rows: [] });
-    const { rows: [step] } = await db.query<{ r: { done: boolean; rows: number } }>(`select public.export_ops_backfill_step(100) as r`);
-    expect(step.r).toMatchObject({ done: true, rows: 1 });
+    const step = async () => (await db.query<{ r: { done: boolean; rows: number } }>(`select public.export_ops_backfill_step(100) as r`)).rows[0].r;
+    expect(await step()).toMatchObject({ done: false, rows: 1 });
+    expect(await step()).toMatchObject({ done: true, rows: 0 });
     const { rows } = await db.query<{ storage_bucket: string; storage_path: string; finished: boolean; finished_source: string }>(
       `select x.storage_bucket, x.storage_path, x.finished_at = e.updated_at as finished, x.finished_source
          from public.export_logs e join export_ops.exports x on x.id = e.id`);
