@@ -5,11 +5,12 @@ import { createScratchDatabase } from '../local/db/scratch';
 import {
   appCatalog, appTargets, applyFilesInTransactions, checkEndState, connect, latency, runBackfill, seedLiveProject, startAppLoad,
 } from '../test/support/live-migration';
+import { BACKFILL_BATCH_ROWS } from '../lambdas/shared/backfill';
 import type { BenchOptions } from './main';
 import { print } from './support';
 
 /** Rows per backfill call, as the jobs call it. */
-const STEP = 10_000;
+const STEP = BACKFILL_BATCH_ROWS;
 
 const ms = (value: number) => `${Math.round(value).toLocaleString('en-US')} ms`;
 const yes = (ok: boolean, detail = '') => `${ok ? 'yes' : 'NO'}${detail ? ` (${detail})` : ''}`;
