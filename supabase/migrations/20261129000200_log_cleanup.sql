@@ -66,11 +66,11 @@ language plpgsql set search_path = '' set timezone = 'UTC' set plan_cache_mode =
 declare
   part export_ops.archive_parts;
   sel jsonb := export_ops.log_selector(p_cutoff, p_user_id);
-  first_row record;
+  first_at timestamptz;
+  first_key uuid;
   last_at timestamptz;
   last_id uuid;
   n integer;
-  month_end timestamptz;
   base_key text;
   key text;
   dir text;
@@ -107,37 +107,59 @@ begin
   -- A run plans from just after its previous part (p_after): the index entries of rows it has
   -- just deleted are dead until vacuum, and scanning them again for every part would make a
   -- run quadratic. Rows that come to match behind the cursor wait for the next run.
-  select e.created_at, e.id into first_row
-    from export_ops.log_part_rows(sel, coalesce(p_after_created_at, '-infinity'), coalesce(p_after_id, export_ops.min_uuid()),
-                                  'infinity', export_ops.max_uuid()) e
-   where p_after_created_at is null or (e.created_at, e.id) > (p_after_created_at, p_after_id)
-   order by e.created_at, e.id limit 1;
-  if not found then
-    return json_build_object('part', null);
-  end if;
-  -- Parts never cross a month, so each object sits in its own year=/month= partition.
-  month_end := date_trunc('month', first_row.created_at, 'UTC') + interval '1 month';
+  -- The plan never overlaps a part not yet deleted (a resumed one whose delete is in flight, or
+  -- another selector's): it starts outside their ranges and stops before the next one. And it
+  -- is one statement, so one snapshot: the first row, the count and the last key are read
+  -- together, and a delete committing meanwhile cannot leave a part of no rows.
+  with open_parts as materialized (
+    select o.first_created_at, o.first_id, o.last_created_at, o.last_id
+      from export_ops.archive_parts o where o.state <> 'deleted'),
+  start_row as (
+    select e.created_at, e.id
+      from export_ops.log_part_rows(sel, coalesce(p_after_created_at, '-infinity'), coalesce(p_after_id, export_ops.min_uuid()),
+                                    'infinity', export_ops.max_uuid()) e
+     where (p_after_created_at is null or (e.created_at, e.id) > (p_after_created_at, p_after_id))
+       and not exists (select 1 from open_parts o
+                        where (e.created_at, e.id) >= (o.first_created_at, o.first_id)
+                          and (e.created_at, e.id) <= (o.last_created_at, o.last_id))
+     order by e.created_at, e.id limit 1),
+  next_open as (
+    select o.first_created_at, o.first_id from open_parts o, start_row f
+     where (o.first_created_at, o.first_id) > (f.created_at, f.id)
+     order by o.first_created_at, o.first_id limit 1),
+  part_rows as (
+    -- Parts never cross a month, so each object sits in its own year=/month= partition.
+    select s.created_at, s.id from start_row f
+     cross join lateral (
+       select e.created_at, e.id
+         from export_ops.log_part_rows(sel, f.created_at, f.id,
+                                       date_trunc('month', f.created_at, 'UTC') + interval '1 month' - interval '1 microsecond',
+                                       export_ops.max_uuid()) e
+        where not exists (select 1 from next_open n where (e.created_at, e.id) >= (n.first_created_at, n.first_id))
+        order by e.created_at, e.id limit p_part_rows) s)
   -- One scan gives the count and the last key (a second scan of the part costs more than
   -- sorting its keys in memory).
-  select count(*)::int, (array_agg(s.created_at order by s.created_at desc, s.id desc))[1],
-         (array_agg(s.id order by s.created_at desc, s.id desc))[1]
-    into n, last_at, last_id
-    from (select e.created_at, e.id
-            from export_ops.log_part_rows(sel, first_row.created_at, first_row.id, month_end - interval '1 microsecond', export_ops.max_uuid()) e
-           order by e.created_at, e.id limit p_part_rows) s;
+  select f.created_at, f.id, (select count(*)::int from part_rows),
+         (select (array_agg(r.created_at order by r.created_at desc, r.id desc))[1] from part_rows r),
+         (select (array_agg(r.id order by r.created_at desc, r.id desc))[1] from part_rows r)
+    into first_at, first_key, n, last_at, last_id
+    from start_row f;
+  if first_at is null or n = 0 then
+    return json_build_object('part', null);
+  end if;
 
   -- Deterministic key from the first row; a suffix only if a deleted part (of rows since
   -- restored) already used it, so an archived object is never overwritten with other rows.
-  base_key := to_char(first_row.created_at, 'YYYYMMDD"T"HH24MISS.US"Z"') || '-' || first_row.id;
+  base_key := to_char(first_at, 'YYYYMMDD"T"HH24MISS.US"Z"') || '-' || first_key;
   select base_key || coalesce('-' || nullif(count(*), 0)::text, '') into key
     from export_ops.archive_parts where part_key = base_key or part_key like base_key || '-%';
   dir := concat_ws('/', nullif(p_prefix, ''), 'export_logs',
-                   'year=' || to_char(first_row.created_at, 'YYYY'), 'month=' || to_char(first_row.created_at, 'MM'));
+                   'year=' || to_char(first_at, 'YYYY'), 'month=' || to_char(first_at, 'MM'));
   insert into export_ops.archive_parts
     (part_key, run_id, object_key, manifest_key, row_count, first_created_at, first_id, last_created_at, last_id,
      state, selector, lease_until, attempts)
   values (key, p_run_id, dir || '/' || key || '.ndjson.gz', dir || '/' || key || '.manifest.json', n,
-          first_row.created_at, first_row.id, last_at, last_id,
+          first_at, first_key, last_at, last_id,
           'pending', sel, now() + make_interval(secs => p_lease_seconds), 1)
   returning * into part;
   return json_build_object('part', to_json(part), 'resumed', false);
