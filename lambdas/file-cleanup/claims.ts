@@ -86,6 +86,14 @@ export class FileClaims {
     }));
   }
 
+  /** Which of `names` are still stored in `bucket`, by the database's storage.objects. */
+  async stillStored(bucket: string, names: string[]): Promise<Set<string>> {
+    if (names.length === 0) return new Set();
+    return new Set(must<string[]>('export_ops_stored_objects', await this.supabase.rpc('export_ops_stored_objects', {
+      p_bucket: bucket, p_names: names,
+    })));
+  }
+
   /** One page of objects older than `olderThan` that no export row needs. */
   async findOrphans(bucket: string, olderThan: Date, limit: number, afterName?: string) {
     return must<{ objects: { name: string; size: number | null }[]; last_name: string | null }>(

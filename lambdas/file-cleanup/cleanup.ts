@@ -23,7 +23,12 @@ export interface FileCleanupOptions {
 
 export interface FileCleanupOutcome {
   total_found: number;
+  /** Objects Storage reported deleted in this run (a dry run: objects it would delete). */
   deleted_count: number;
+  /** Rows whose object Storage did not report deleted and storage.objects shows absent (a crashed run removed it). */
+  already_gone_count: number;
+  /** Rows that point at no stored object (an app-relative link, or no file_url): marked without a Storage call. */
+  no_file_count: number;
   failed_count: number;
   logs_updated: number;
   errors: { export_id: string; error: string }[];
@@ -68,7 +73,7 @@ export async function cleanExpiredFiles(deps: JobDeps, runId: string, options: F
   const claims = new FileClaims(deps.supabase);
   const rule: DueRule = { now: options.now, graceHours: config.fileGraceHours, retentionHours: config.fileRetentionHours };
   const out: FileCleanupOutcome = {
-    total_found: 0, deleted_count: 0, failed_count: 0, logs_updated: 0, errors: [], bytes_reclaimed: 0,
+    total_found: 0, deleted_count: 0, already_gone_count: 0, no_file_count: 0, failed_count: 0, logs_updated: 0, errors: [], bytes_reclaimed: 0,
     skipped: { count: 0, by_reason: {}, rows: [], flagged_total: 0 },
     stuck: { count: 0, rows: [] },
     orphans: { scanned_all: false, count: 0, bytes: 0, deleted: 0, sample: [] },
@@ -128,21 +133,47 @@ async function cleanBatches(
       continue;
     }
     await claims.flag(invalid.map(({ row, reason }) => ({ id: row.id, reason })));
-    const removal = await removeObjects(deps.supabase, config.exportsBucket, objects.map((o) => o.path));
-    const confirmedGone = [...noFile, ...(removal.ok ? objects.map((o) => o.row) : [])];
-    out.logs_updated += await claims.markExpired(confirmedGone.map((row) => row.id));
-    if (removal.ok) {
-      out.deleted_count += objects.length;
-      out.bytes_reclaimed += removal.bytes;
-    } else {
-      out.failed_count += objects.length;
-      const failures = objects.map(({ row }) => ({ id: row.id, error: removal.error }));
-      await claims.recordFailures(failures);
-      for (const { row } of objects) {
-        if (out.errors.length < MAX_REPORTED) out.errors.push({ export_id: row.export_id, error: removal.error });
-      }
-      deps.logger.warn('remove() failed; rows kept for a later run', { rows: objects.length, error: removal.error, transient: removal.transient });
-    }
+    const confirmedGone = await removeBatch(deps, claims, objects, out);
+    out.no_file_count += noFile.length;
+    out.logs_updated += await claims.markExpired([...noFile, ...confirmedGone].map((row) => row.id));
+  }
+}
+
+/**
+ * One remove() for the batch's objects; returns the rows whose object is now certainly gone:
+ * reported deleted by Storage, or, when not reported, absent from storage.objects. Every other
+ * row (the call failed, or Storage skipped a name that is still stored: a wrong key, a policy)
+ * keeps its status and records the attempt.
+ */
+async function removeBatch(
+  deps: JobDeps, claims: FileClaims, objects: { row: FileRow; path: string }[], out: FileCleanupOutcome,
+): Promise<FileRow[]> {
+  const { config } = deps;
+  const removal = await removeObjects(deps.supabase, config.exportsBucket, [...new Set(objects.map((o) => o.path))]);
+  if (!removal.ok) {
+    deps.logger.warn('remove() failed; rows kept for a later run', { rows: objects.length, error: removal.error, transient: removal.transient });
+    await recordFailures(claims, objects.map((o) => o.row), removal.error, out);
+    return [];
+  }
+  const deleted = new Set(removal.deleted);
+  const unreported = objects.filter((o) => !deleted.has(o.path));
+  const stored = await claims.stillStored(config.exportsBucket, unreported.map((o) => o.path));
+  const stillThere = unreported.filter((o) => stored.has(o.path)).map((o) => o.row);
+  out.deleted_count += deleted.size;
+  out.already_gone_count += unreported.length - stillThere.length;
+  out.bytes_reclaimed += removal.bytes;
+  if (stillThere.length) {
+    deps.logger.warn('remove() skipped objects that are still stored; rows kept', { rows: stillThere.length });
+    await recordFailures(claims, stillThere, 'Storage did not delete the object and it is still stored (does the key have the right to delete it?)', out);
+  }
+  return objects.filter((o) => deleted.has(o.path) || !stored.has(o.path)).map((o) => o.row);
+}
+
+async function recordFailures(claims: FileClaims, rows: FileRow[], error: string, out: FileCleanupOutcome): Promise<void> {
+  out.failed_count += rows.length;
+  await claims.recordFailures(rows.map((row) => ({ id: row.id, error })));
+  for (const row of rows) {
+    if (out.errors.length < MAX_REPORTED) out.errors.push({ export_id: row.export_id, error });
   }
 }
 
@@ -154,6 +185,7 @@ function planBatch(out: FileCleanupOutcome, objects: { row: FileRow; path: strin
     if (planned.delete.length < DRY_RUN_LIST_LIMIT) planned.delete.push({ export_id: row.export_id, path });
     else planned.truncated = true;
   }
+  out.no_file_count += noFile.length;
   for (const row of [...objects.map((o) => o.row), ...noFile]) {
     out.logs_updated += 1;
     if (planned.mark_expired.length < DRY_RUN_LIST_LIMIT) planned.mark_expired.push(row.export_id);

@@ -38,7 +38,7 @@ export async function scanOrphans(deps: JobDeps, claims: FileClaims, options: { 
     for (const o of page.objects) if (report.sample.length < ORPHAN_SAMPLE) report.sample.push(o.name);
     if (config.deleteOrphans && !options.dryRun) {
       const removal = await removeObjects(deps.supabase, config.exportsBucket, page.objects.map((o) => o.name));
-      if (removal.ok) report.deleted += removal.deleted;
+      if (removal.ok) report.deleted += removal.deleted.length;
       else deps.logger.warn('orphan removal failed', { error: removal.error });
     }
     after = page.last_name ?? undefined;

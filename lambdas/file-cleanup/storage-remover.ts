@@ -5,16 +5,21 @@ import { isTransientHttpError, retryTransient, type RetryOptions } from '../shar
 export const MAX_NAMES_PER_REMOVE = 1000;
 
 export type RemoveOutcome =
-  /** Storage answered: every name sent is now absent. `bytes` sums the objects it actually deleted. */
-  | { ok: true; deleted: number; bytes: number }
+  /**
+   * Storage answered with the objects it deleted: `deleted` are their names, `bytes` their
+   * sizes summed. A name sent but not in `deleted` was skipped: already gone, or (a wrong key,
+   * a policy) still stored; only the database's storage.objects can tell which.
+   */
+  | { ok: true; deleted: string[]; bytes: number }
   | { ok: false; error: string; transient: boolean };
 
 /**
  * The file cleanup's storage port: deletes names from a bucket with one `remove()` call,
  * retrying transient failures (network, timeout, 429, 5xx) with capped, jittered back-off.
  *
- * A call that succeeds means every name in it is gone: Storage answers only the objects it
- * deleted and skips names already absent (a retry after a lost answer finds them gone).
+ * Storage answers only the objects it deleted and skips the others silently (names already
+ * absent, as after a retry of a lost answer, but also names it may not delete), so the answer
+ * is the list of deleted names, not a verdict on every name sent.
  *
  * @example
  * const outcome = await removeObjects(supabase, 'exports', ['u1/a.json']);
@@ -25,7 +30,7 @@ export async function removeObjects(
   names: string[],
   retry: RetryOptions = {},
 ): Promise<RemoveOutcome> {
-  if (names.length === 0) return { ok: true, deleted: 0, bytes: 0 };
+  if (names.length === 0) return { ok: true, deleted: [], bytes: 0 };
   if (names.length > MAX_NAMES_PER_REMOVE) throw new Error(`remove() takes at most ${MAX_NAMES_PER_REMOVE} names, got ${names.length}`);
   const answer = await retryTransient(
     () => supabase.storage.from(bucket).remove(names),
@@ -38,5 +43,5 @@ export async function removeObjects(
     return { ok: false, error: status ? `${status}: ${error.message}` : error.message, transient: isTransientHttpError(error) };
   }
   const bytes = answer.data.reduce((sum, object) => sum + Number((object.metadata as { size?: number } | null)?.size ?? 0), 0);
-  return { ok: true, deleted: answer.data.length, bytes };
+  return { ok: true, deleted: answer.data.map((object) => object.name), bytes };
 }

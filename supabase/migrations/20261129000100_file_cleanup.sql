@@ -99,6 +99,14 @@ language sql set search_path = '' as $$
   select count(*)::integer from marked;
 $$;
 
+-- Which of p_names are still stored: remove() reports only what it deleted and skips the rest
+-- silently, so a name it did not report is marked expired only once this shows it absent.
+create or replace function public.export_ops_stored_objects(p_bucket text, p_names text[]) returns jsonb
+language sql stable set search_path = '' as $$
+  select coalesce(jsonb_agg(o.name), '[]'::jsonb)
+    from storage.objects o where o.bucket_id = p_bucket and o.name = any (p_names[1:1000]);
+$$;
+
 -- A removal that failed: count the attempt and keep the error. The lease stays until the run
 -- releases its claims at the end, so the same run does not take the rows again.
 -- Returns the rows' attempt counts.

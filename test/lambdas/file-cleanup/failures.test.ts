@@ -62,14 +62,46 @@ describe(`file cleanup when Storage fails, on ${databaseMode}`, () => {
     expect(await statusOf(stack, ids)).toEqual(['expired', 'expired']);
   });
 
-  test('an answer lost after Storage deleted: the retry finds the names gone and the rows are marked', async () => {
+  test('an answer lost after Storage deleted: the retry finds the names gone, the rows are marked, counted as already gone', async () => {
     const { ids, names } = await exportsWithFiles(2);
     stack.supabase.faults.add({ ...REMOVE, when: 'after', fault: { drop: true } });
     const result = await run();
-    expect(result).toMatchObject({ deleted_count: 2, failed_count: 0, bytes_reclaimed: 0 });
+    // Storage reported no deletion in the answer this run received: not counted as deleted.
+    expect(result).toMatchObject({ deleted_count: 0, already_gone_count: 2, failed_count: 0, bytes_reclaimed: 0, logs_updated: 2 });
     expect(await statusOf(stack, ids)).toEqual(['expired', 'expired']);
     for (const name of names) expect(await objectExists(stack, name)).toBe(false);
     expect(await disagreements(stack, now)).toEqual({ expired_but_live: 0, gone_but_unexpired: 0 });
+  });
+
+  test('a name Storage skips while the object stays stored (a key or policy that may not delete it) is never marked expired', async () => {
+    const { ids, names } = await exportsWithFiles(3);
+    // Storage deletes through SQL under the caller's rights; this refuses one row silently,
+    // as a policy the key does not pass would.
+    await stack.db.query(`create or replace function public.test_keep_object() returns trigger language plpgsql as
+                            $f$ begin return null; end $f$`);
+    await stack.db.query(`create trigger test_keep_object before delete on storage.objects for each row
+                            when (old.name = '${names[0]}') execute function public.test_keep_object()`);
+    try {
+      const result = await run();
+      expect(result).toMatchObject({ deleted_count: 2, already_gone_count: 0, failed_count: 1, logs_updated: 2 });
+      expect(result.errors).toEqual([{ export_id: expect.any(String), error: expect.stringMatching(/still stored/) }]);
+      expect(await statusOf(stack, ids)).toEqual(['completed', 'expired', 'expired']);
+      expect(await objectExists(stack, names[0])).toBe(true);
+      expect(await disagreements(stack, now)).toEqual({ expired_but_live: 0, gone_but_unexpired: 0 });
+    } finally {
+      await stack.db.query(`drop trigger test_keep_object on storage.objects`);
+    }
+    // Once Storage may delete it, the next run does, and only then marks the row.
+    expect(await run()).toMatchObject({ deleted_count: 1, failed_count: 0, logs_updated: 1 });
+    expect(await statusOf(stack, ids)).toEqual(['expired', 'expired', 'expired']);
+  });
+
+  test('rows with no stored file are counted apart from deleted objects', async () => {
+    const { ids } = await exportsWithFiles(1);
+    const legacy = await insertExports(stack, now, [{ file_url: '/api/export/download/old.json' }, { file_url: null }]);
+    const result = await run();
+    expect(result).toMatchObject({ deleted_count: 1, no_file_count: 2, already_gone_count: 0, logs_updated: 3 });
+    expect(await statusOf(stack, [...ids, ...legacy])).toEqual(['expired', 'expired', 'expired']);
   });
 
   test('a call that keeps failing marks nothing, records the attempt, and the next run succeeds', async () => {
