@@ -1,3 +1,4 @@
+import { JOB_DEFAULTS } from '../shared/config';
 import type { JobDeps } from '../shared/job';
 import { type ArchivePart, deleteUnarchived, PartsStore } from './parts-store';
 import { archivePart, deleteArchivedPart, type PartOutcome } from './settle-part';
@@ -13,9 +14,9 @@ export interface CleanupLimits {
   /** Rows per RPC page: ~3 MB of JSON, so the job's memory stays flat whatever the table size. */
   pageRows: number;
   /**
-   * How long a part stays a run's after its last call to the database. Longer than any single
-   * step (a page, an upload chunk with the SDK's retries, a delete) so a live run never loses its
-   * part; short enough that a crashed run's part is resumed by the next run.
+   * How long a part stays a run's after its last call to the database (LOG_PART_LEASE_SECONDS).
+   * Longer than any single step (a page, an upload chunk with the SDK's retries, a delete) so a
+   * live run never loses its part; short enough that a crashed run's part is resumed by the next run.
    */
   partLeaseSeconds: number;
   /** Rows per call when deleting unarchived (archival off and explicitly allowed). */
@@ -27,7 +28,7 @@ export interface CleanupLimits {
 export const DEFAULT_LIMITS: CleanupLimits = {
   partRows: 50_000,
   pageRows: 5_000,
-  partLeaseSeconds: 600,
+  partLeaseSeconds: JOB_DEFAULTS.logPartLeaseSeconds,
   unarchivedBatchRows: 10_000,
   partTimeReserveMs: 60_000,
 };

@@ -50,7 +50,6 @@ export interface LogCleanupResult extends JobResult {
  * const result = await runJob(createLogCleanupJob(), deps, { dryRun: true });
  */
 export function createLogCleanupJob(limits: Partial<CleanupLimits> = {}): JobDefinition<LogCleanupInput, LogCleanupResult> {
-  const effective: CleanupLimits = { ...DEFAULT_LIMITS, ...limits };
   return {
     name: 'log-cleanup',
     input: logCleanupInput,
@@ -59,6 +58,7 @@ export function createLogCleanupJob(limits: Partial<CleanupLimits> = {}): JobDef
     scheduledTime: jobNow,
 
     async run(deps, input, runId) {
+      const effective: CleanupLimits = { ...DEFAULT_LIMITS, partLeaseSeconds: deps.config.logPartLeaseSeconds, ...limits };
       const now = jobNow(input);
       const cutoff = new Date(now.getTime() - deps.config.logRetentionDays * DAY_MS);
       const userId = input.userId ?? null;

@@ -9,11 +9,6 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export const COUNT_RANGES = ['small', 'medium', 'large', 'xlarge'] as const;
 /** Users listed per window (metadata only, never a dimension: user ids are high-cardinality). */
 export const TOP_USERS = 10;
-/**
- * A claim older than this belongs to a run that died: Lambda's longest timeout is 15 minutes,
- * so no live run holds a claim that long.
- */
-export const CLAIM_LEASE_SECONDS = 900;
 
 export interface OutcomeStats {
   total: number;
@@ -75,18 +70,20 @@ export async function aggregateWindow(supabase: SupabaseClient, window: Window, 
 
 /**
  * Claims a window for this run and aggregates it in the same round trip; null when another run
- * holds it or it was emitted already.
+ * holds it or it was emitted already. A claim older than `leaseSeconds`
+ * (METRICS_WINDOW_LEASE_SECONDS, default 900: Lambda's longest timeout is 15 minutes, so no
+ * live run holds a claim that long) belongs to a run that died.
  *
  * @example
- * const agg = await claimWindow(supabase, window, runId);
+ * const agg = await claimWindow(supabase, window, runId, 900);
  * if (agg) { emit(agg); await markEmitted(supabase, window, runId, 5, agg); }
  */
-export async function claimWindow(supabase: SupabaseClient, window: Window, runId: string): Promise<WindowAggregate | null> {
+export async function claimWindow(supabase: SupabaseClient, window: Window, runId: string, leaseSeconds: number): Promise<WindowAggregate | null> {
   return must<WindowAggregate | null>('export_ops_metrics_claim_window', await supabase.rpc('export_ops_metrics_claim_window', {
     p_window_start: window.start.toISOString(),
     p_window_end: window.end.toISOString(),
     p_run_id: runId,
-    p_lease_seconds: CLAIM_LEASE_SECONDS,
+    p_lease_seconds: leaseSeconds,
     p_top_users: TOP_USERS,
   }));
 }

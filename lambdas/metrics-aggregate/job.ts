@@ -57,7 +57,7 @@ async function markWithRetry(deps: JobDeps, window: Window, runId: string, docum
 
 /** Claims, aggregates, writes and records one window; null when another run has it. */
 async function emitOne(deps: JobDeps, window: Window, runId: string): Promise<{ agg: WindowAggregate; documents: number; marked: boolean } | null> {
-  const agg = await claimWindow(deps.supabase, window, runId);
+  const agg = await claimWindow(deps.supabase, window, runId, deps.config.metricsWindowLeaseSeconds);
   if (!agg) return null;
   let documents;
   try {

@@ -13,6 +13,12 @@ const flag = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1');
 const optionalText = z.string().trim().min(1).optional();
+/**
+ * A lease: how long a run's claim outlives its last call. At least 1 s (tests and the crash
+ * storm use seconds, so they need not wait out real leases); at most an hour, longer than any
+ * Lambda run (15 min), so a crashed run's work always comes back within the hour.
+ */
+const leaseSeconds = (fallback: number) => positiveInt(fallback).pipe(z.number().max(3600, 'must be at most 3600 (an hour)'));
 
 /** Every default, in one place: the CDK stack (lib/config.ts) takes its job defaults from here. */
 export const JOB_DEFAULTS = {
@@ -33,6 +39,8 @@ export const JOB_DEFAULTS = {
   deleteOrphans: false,
   maxFileAttempts: 5,
   fileClaimLeaseSeconds: 900,
+  logPartLeaseSeconds: 600,
+  metricsWindowLeaseSeconds: 900,
   metricsLagMinutes: 15,
   metricsNamespace: 'ExportOps',
 } as const;
@@ -69,7 +77,9 @@ const schema = z.object({
     ORPHAN_GRACE_HOURS: nonNegative(JOB_DEFAULTS.orphanGraceHours),
     DELETE_ORPHANS: flag(JOB_DEFAULTS.deleteOrphans),
     MAX_FILE_ATTEMPTS: positiveInt(JOB_DEFAULTS.maxFileAttempts),
-    FILE_CLAIM_LEASE_SECONDS: positiveInt(JOB_DEFAULTS.fileClaimLeaseSeconds),
+    FILE_CLAIM_LEASE_SECONDS: leaseSeconds(JOB_DEFAULTS.fileClaimLeaseSeconds),
+    LOG_PART_LEASE_SECONDS: leaseSeconds(JOB_DEFAULTS.logPartLeaseSeconds),
+    METRICS_WINDOW_LEASE_SECONDS: leaseSeconds(JOB_DEFAULTS.metricsWindowLeaseSeconds),
     METRICS_LAG_MINUTES: nonNegative(JOB_DEFAULTS.metricsLagMinutes),
     POWERTOOLS_METRICS_NAMESPACE: z.string().trim().min(1).default(JOB_DEFAULTS.metricsNamespace),
 });
@@ -100,6 +110,10 @@ export interface ExportOpsConfig {
   maxFileAttempts: number;
   /** How long a file-cleanup claim holds its rows; a crashed run's rows come back after it. */
   fileClaimLeaseSeconds: number;
+  /** How long a log-cleanup archive part stays a run's after its last call; a crashed run's part is resumed after it. */
+  logPartLeaseSeconds: number;
+  /** How long a metrics window claim holds; a crashed run's window is emitted by a later run after it. */
+  metricsWindowLeaseSeconds: number;
   /** How long after an hour closes before it is aggregated, for exports that finish late. */
   metricsLagMinutes: number;
   metricsNamespace: string;
@@ -155,6 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExportOpsConfi
     deleteOrphans: e.DELETE_ORPHANS,
     maxFileAttempts: e.MAX_FILE_ATTEMPTS,
     fileClaimLeaseSeconds: e.FILE_CLAIM_LEASE_SECONDS,
+    logPartLeaseSeconds: e.LOG_PART_LEASE_SECONDS,
+    metricsWindowLeaseSeconds: e.METRICS_WINDOW_LEASE_SECONDS,
     metricsLagMinutes: e.METRICS_LAG_MINUTES,
     metricsNamespace: e.POWERTOOLS_METRICS_NAMESPACE,
   };

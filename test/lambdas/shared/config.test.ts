@@ -18,6 +18,8 @@ describe('loadConfig', () => {
       deleteOrphans: false,
       maxFileAttempts: 5,
       fileClaimLeaseSeconds: 900,
+      logPartLeaseSeconds: 600,
+      metricsWindowLeaseSeconds: 900,
       metricsLagMinutes: 15,
       metricsNamespace: 'ExportOps',
     });
@@ -42,6 +44,13 @@ describe('loadConfig', () => {
       expect(problems).toContain(name);
     }
     expect(problems).toContain('(got "-3")');
+  });
+
+  test('leases are bounded: at least a second, at most an hour', () => {
+    expect(loadConfig({ ...minimal, LOG_PART_LEASE_SECONDS: '2', METRICS_WINDOW_LEASE_SECONDS: '3600' }))
+      .toMatchObject({ logPartLeaseSeconds: 2, metricsWindowLeaseSeconds: 3600 });
+    expect(() => loadConfig({ ...minimal, FILE_CLAIM_LEASE_SECONDS: '0' })).toThrow(/FILE_CLAIM_LEASE_SECONDS must be greater than 0/);
+    expect(() => loadConfig({ ...minimal, LOG_PART_LEASE_SECONDS: '86400' })).toThrow(/LOG_PART_LEASE_SECONDS must be at most 3600/);
   });
 
   test('empty strings count as unset', () => {
