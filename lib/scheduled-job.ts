@@ -10,6 +10,12 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
 
+/**
+ * Context key: when `true`, each function's asset also holds esbuild's metafile (`index.meta.json`).
+ * Set by test/lib/bundles.ts; never set for a deployment.
+ */
+export const BUNDLE_METAFILE_CONTEXT = 'export-ops:bundleMetafile';
+
 export interface ScheduledJobProps {
   /** Job name: the `Job` metric dimension and the Powertools service name, e.g. `file-cleanup`. */
   readonly jobName: string;
@@ -149,6 +155,9 @@ export class ScheduledJob extends Construct {
         // Bundle the AWS SDK too: lib-storage is not guaranteed in the runtime, and the
         // versions we test are the versions we ship.
         externalModules: [],
+        // esbuild's account of what went into the bundle (index.meta.json beside index.js), for
+        // the bundle tests and `npm run bench -- bundles` only: a deployed asset does not carry it.
+        metafile: this.node.tryGetContext(BUNDLE_METAFILE_CONTEXT) === true,
       },
     });
     this.function = fn;
