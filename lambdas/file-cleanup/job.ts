@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { jobNow } from '../shared/clock';
 import { type JobDefinition, type JobResult, noPorts, scheduledInput } from '../shared/job';
 import { cleanExpiredFiles, type FileCleanupOutcome } from './cleanup';

@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { jobNow } from '../shared/clock';
 import { type JobDefinition, type JobResult, scheduledInput } from '../shared/job';
 import { archiveAndDelete, type CleanupLimits, DEFAULT_LIMITS, deleteWithoutArchive } from './cleanup';

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { advanceBackfill } from './backfill';
 import { notAheadDateTime } from './clock';
 import { loadConfig, type ExportOpsConfig } from './config';
