@@ -66,7 +66,7 @@ async function child(mode: string): Promise<void> {
     process.stdout.write(`${JSON.stringify({ bench: { ...figures, deleted: figures.rows, archived: 0 } })}\n`);
     return;
   }
-  const deps = await createJobDeps('log-cleanup');
+  const deps = await createJobDeps(logCleanupJob);
   const rss = trackPeakRss();
   const started = Date.now();
   const result = await runJob(logCleanupJob, deps, { scheduledTime: NOW.toISOString() });

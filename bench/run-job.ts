@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const [name, inputJson] = process.argv.slice(2);
   const def = JOBS[name as JobName];
   if (!def) throw new Error(`unknown job "${name}"`);
-  const deps = await createJobDeps(def.name);
+  const deps = await createJobDeps(def);
   const result = await runJob(def, deps, JSON.parse(inputJson ?? '{}'));
   const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   process.stdout.write(`\n${JSON.stringify({ result, maxRssMb })}\n`);

@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const def = JOBS[job.job];
   const input = parseCliInput(def, defined(job.toInput(values)));
-  const deps = await createJobDeps(def.name);
+  const deps = await createJobDeps(def);
   const result = await runJob(def, deps, input);
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
   return 0;

@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     const env = { ...process.env, ...stack.env };
     for (const { def, input } of DAY_OF_JOBS) {
       say(`\n== ${def.name} ==`);
-      const deps = await createJobDeps(def.name, { env });
+      const deps = await createJobDeps(def, { env });
       const result = await runJob(def, deps, input(new Date()));
       say(JSON.stringify(result, null, 2));
     }

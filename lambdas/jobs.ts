@@ -6,7 +6,7 @@ import type { JobName } from './shared/observability';
 
 /** A job whose input type the caller does not know: the job's own schema checks the input. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyJob = JobDefinition<any, JobResult>;
+export type AnyJob = JobDefinition<any, JobResult, any>;
 
 /**
  * Every job by name: what the CLI, `npm start` and the benchmarks run. (Each Lambda handler

@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { jobNow } from '../shared/clock';
-import { type JobDefinition, type JobResult, scheduledInput } from '../shared/job';
+import { type JobDefinition, type JobResult, noPorts, scheduledInput } from '../shared/job';
 import { cleanExpiredFiles, type FileCleanupOutcome } from './cleanup';
 
 /** The schedule's `{scheduledTime}`, plus what a manual invoke may add. Anything else is refused. */
@@ -24,6 +24,8 @@ export type FileCleanupResult = FileCleanupOutcome & JobResult;
 export const fileCleanupJob: JobDefinition<FileCleanupInput, FileCleanupResult> = {
   name: 'file-cleanup',
   input: fileCleanupInput,
+  // Supabase (database and Storage) only: no S3 client in this bundle.
+  ports: noPorts,
   failureMetric: 'CleanupFailures',
   isDryRun: (input) => input.dryRun === true,
   scheduledTime: jobNow,

@@ -1,6 +1,7 @@
 import { JOB_DEFAULTS } from '../shared/config';
 import type { JobDeps } from '../shared/job';
 import { type ArchivePart, deleteUnarchived, PartsStore } from './parts-store';
+import type { LogCleanupDeps } from './ports';
 import { archivePart, deleteArchivedPart, type PartOutcome } from './settle-part';
 
 /** Tunables of one run; the defaults are what the Lambda uses. */
@@ -60,7 +61,7 @@ const emptyProgress = (): CleanupProgress => ({
  * const progress = await archiveAndDelete(deps, runId, { cutoff, userId: null }, DEFAULT_LIMITS);
  */
 export async function archiveAndDelete(
-  deps: JobDeps,
+  deps: LogCleanupDeps,
   runId: string,
   scope: { cutoff: Date; userId: string | null },
   limits: CleanupLimits,

@@ -1,9 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { jobNow } from '../shared/clock';
 import { type JobDefinition, type JobResult, scheduledInput } from '../shared/job';
 import { archiveAndDelete, type CleanupLimits, DEFAULT_LIMITS, deleteWithoutArchive } from './cleanup';
 import { type CleanupStats, readCleanupStats } from './parts-store';
+import { type LogCleanupPorts, logCleanupPorts } from './ports';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -49,10 +50,11 @@ export interface LogCleanupResult extends JobResult {
  * @example
  * const result = await runJob(createLogCleanupJob(), deps, { dryRun: true });
  */
-export function createLogCleanupJob(limits: Partial<CleanupLimits> = {}): JobDefinition<LogCleanupInput, LogCleanupResult> {
+export function createLogCleanupJob(limits: Partial<CleanupLimits> = {}): JobDefinition<LogCleanupInput, LogCleanupResult, LogCleanupPorts> {
   return {
     name: 'log-cleanup',
     input: logCleanupInput,
+    ports: logCleanupPorts,
     failureMetric: 'LogCleanupFailures',
     isDryRun: (input) => input.dryRun === true || input.statsOnly === true,
     scheduledTime: jobNow,

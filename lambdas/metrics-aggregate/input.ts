@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { jobNow, notAheadDateTime } from '../shared/clock';
 import { InputError, scheduledInput } from '../shared/job';
 import { MAX_VOLUME_DAYS } from './service';

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { jobNow } from '../shared/clock';
-import type { JobDeps, JobDefinition, JobResult } from '../shared/job';
+import { type JobDeps, type JobDefinition, type JobResult, noPorts } from '../shared/job';
 import { aggregateWindow, claimWindow, markEmitted, pendingWindows, releaseWindow, statsFor, type WindowAggregate } from './aggregate';
 import { assertEmfEnabled, buildWindowDocuments } from './emf';
 import { metricsInput, type MetricsInput } from './input';
@@ -138,6 +138,8 @@ async function answerReport(deps: JobDeps, input: MetricsInput): Promise<unknown
 export const metricsAggregateJob: JobDefinition<MetricsInput, MetricsResult> = {
   name: 'metrics-aggregate',
   input: metricsInput,
+  // Supabase and EMF on stdout only: no S3 client in this bundle.
+  ports: noPorts,
   async run(deps, input, runId) {
     if (!input.report) return emitWindows(deps, input, runId);
     return { report: input.report, answer: await answerReport(deps, input), windows_pending: 0, windows_emitted: 0, windows_skipped: 0, windows_claim_lost: 0, documents: 0, windows: [] };

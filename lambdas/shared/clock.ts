@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * How far ahead of this machine's clock a job's time input may be: 5 minutes. EventBridge

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * All of export-ops' configuration, read from the environment in this one place.

@@ -1,22 +1,23 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { advanceBackfill } from './backfill';
 import { notAheadDateTime } from './clock';
 import { loadConfig, type ExportOpsConfig } from './config';
 import { createJobLogger, createJobMetrics, type JobName } from './observability';
-import { createS3Client } from './s3';
 import { createServiceClient, must, resolveServiceRoleKey } from './supabase';
 
 export { must };
 
-/** The ports a job runs over; the handler, the CLI and the tests all build the same ones. */
+/**
+ * The ports every job runs over; the handler, the CLI and the tests all build the same ones.
+ * A port only some jobs use (log-cleanup's S3 client) is not here: the job declares it
+ * (`JobDefinition.ports`), so no other job's bundle imports its client.
+ */
 export interface JobDeps {
   config: ExportOpsConfig;
   supabase: SupabaseClient;
-  s3: S3Client;
   logger: Logger;
   metrics: Metrics;
   /** Milliseconds before the job must stop taking new work (Lambda's remaining time, less a margin). */
@@ -40,12 +41,24 @@ export const scheduledInput = z.object({
   scheduledTime: notAheadDateTime('scheduledTime', 'scheduledTime must be an ISO 8601 date-time').optional(),
 });
 
-export interface JobDefinition<Input, Result extends JobResult> {
+/** What a job that needs only the common ports declares as its own. */
+export type NoPorts = Record<never, never>;
+
+/** `ports` of a job that needs only the common ports (JobDeps). */
+export const noPorts = (): NoPorts => ({});
+
+export interface JobDefinition<Input, Result extends JobResult, Ports extends object = NoPorts> {
   name: JobName;
   /** Strict schema of the event: unknown fields and wrong types are refused before any work. */
   input: z.ZodType<Input>;
+  /**
+   * Builds the ports this job needs beyond JobDeps from the environment (`noPorts` for none).
+   * Declared by the job so that a client only its job uses is imported only by that job's
+   * modules, and so reaches only that job's bundle.
+   */
+  ports(env: NodeJS.ProcessEnv): Ports;
   /** The job's logic. `runId` is the audit record's id. */
-  run(deps: JobDeps, input: Input, runId: string): Promise<Omit<Result, 'duration_ms' | 'timestamp'>>;
+  run(deps: JobDeps & Ports, input: Input, runId: string): Promise<Omit<Result, 'duration_ms' | 'timestamp'>>;
   /** Adds the job's own EMF metrics for a finished run. */
   recordMetrics(metrics: Metrics, result: Result): void;
   /** Metric that counts a run that threw (what the failure alarm watches). */
@@ -77,25 +90,26 @@ export function parseJobInput<Input>(def: Pick<JobDefinition<Input, JobResult>, 
 }
 
 /**
- * Builds the job's ports from the environment: configuration (checked), the service-role key
- * (env or Secrets Manager), supabase-js, S3, Logger and Metrics.
+ * Builds a job's ports from the environment: configuration (checked), the service-role key
+ * (env or Secrets Manager), supabase-js, Logger and Metrics, plus the job's own (`def.ports`,
+ * e.g. log-cleanup's S3 client).
  *
  * @example
- * const deps = await createJobDeps('file-cleanup');
+ * const deps = await createJobDeps(fileCleanupJob);
  */
-export async function createJobDeps(
-  job: JobName,
+export async function createJobDeps<Ports extends object>(
+  def: Pick<JobDefinition<unknown, JobResult, Ports>, 'name' | 'ports'>,
   options: { env?: NodeJS.ProcessEnv; remainingMs?: () => number } = {},
-): Promise<JobDeps> {
+): Promise<JobDeps & Ports> {
   const env = options.env ?? process.env;
   const config = loadConfig(env);
   const key = await resolveServiceRoleKey(config, env);
   return {
+    ...def.ports(env),
     config,
     supabase: createServiceClient(config.supabaseUrl, key),
-    s3: createS3Client(env),
-    logger: createJobLogger(job),
-    metrics: createJobMetrics(job, config.metricsNamespace),
+    logger: createJobLogger(def.name),
+    metrics: createJobMetrics(def.name, config.metricsNamespace),
     remainingMs: options.remainingMs ?? (() => Number.POSITIVE_INFINITY),
   };
 }
@@ -106,11 +120,11 @@ export async function createJobDeps(
  * (again, for callers that already did) before the run is recorded: a refusal records nothing.
  *
  * @example
- * const result = await runJob(fileCleanupJob, deps, { dryRun: true });
+ * const result = await runJob(fileCleanupJob, await createJobDeps(fileCleanupJob), { dryRun: true });
  */
-export async function runJob<Input, Result extends JobResult>(
-  def: JobDefinition<Input, Result>,
-  deps: JobDeps,
+export async function runJob<Input, Result extends JobResult, Ports extends object>(
+  def: JobDefinition<Input, Result, Ports>,
+  deps: JobDeps & Ports,
   given: Input,
 ): Promise<Result> {
   const started = Date.now();

@@ -1,21 +1,29 @@
+import { fileCleanupJob } from '../../lambdas/file-cleanup/job';
+import { logCleanupJob } from '../../lambdas/log-cleanup/job';
+import { metricsAggregateJob } from '../../lambdas/metrics-aggregate/job';
 import { createJobDeps, type JobDeps } from '../../lambdas/shared/job';
 import type { JobName } from '../../lambdas/shared/observability';
 import type { LocalStack } from '../../local/stack';
 
+const DEFINITIONS = { 'file-cleanup': fileCleanupJob, 'log-cleanup': logCleanupJob, 'metrics-aggregate': metricsAggregateJob } satisfies Record<JobName, unknown>;
+
+/** The ports a job runs over: the common ones plus what its definition declares (log-cleanup: S3). */
+export type DepsOf<N extends JobName> = (typeof DEFINITIONS)[N] extends { ports(env: NodeJS.ProcessEnv): infer Ports } ? JobDeps & Ports : never;
+
 /**
  * The ports a job gets in Lambda, built the same way against a local stack: real supabase-js
- * over HTTP, a real S3 client, Powertools Logger and Metrics.
+ * over HTTP, Powertools Logger and Metrics, and the job's own (log-cleanup: a real S3 client).
  *
  * @example
  * const deps = await jobDepsFor(stack, 'file-cleanup', { FILE_GRACE_HOURS: '2' });
  */
-export function jobDepsFor(
+export function jobDepsFor<N extends JobName>(
   stack: LocalStack,
-  job: JobName,
+  job: N,
   env: Record<string, string> = {},
   remainingMs?: () => number,
-): Promise<JobDeps> {
-  return createJobDeps(job, { env: { ...stack.env, ...env }, remainingMs });
+): Promise<DepsOf<N>> {
+  return createJobDeps(DEFINITIONS[job], { env: { ...stack.env, ...env }, remainingMs }) as Promise<DepsOf<N>>;
 }
 
 /** Captures what Powertools writes to stdout (EMF documents, log lines) while `fn` runs. */

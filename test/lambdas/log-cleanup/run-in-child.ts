@@ -9,7 +9,7 @@ import { createJobDeps, runJob } from '../../../lambdas/shared/job';
 const [partRows, pageRows, partLeaseSeconds, scheduledTime] = process.argv.slice(2);
 (async () => {
   const job = createLogCleanupJob({ partRows: Number(partRows), pageRows: Number(pageRows), partLeaseSeconds: Number(partLeaseSeconds) });
-  const result = await runJob(job, await createJobDeps('log-cleanup'), { scheduledTime });
+  const result = await runJob(job, await createJobDeps(job), { scheduledTime });
   process.stdout.write(`${JSON.stringify({ result })}\n`);
 })().catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jobNow, MAX_CLOCK_SKEW_MS, tooFarAhead } from '../../../lambdas/shared/clock';
-import { InputError, type JobDefinition, type JobResult, parseJobInput, runJob, scheduledInput } from '../../../lambdas/shared/job';
+import { InputError, type JobDefinition, type JobResult, noPorts, parseJobInput, runJob, scheduledInput } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
 import { jobDepsFor } from '../../support/jobs';
 import { databaseMode, startTestStack } from '../../support/stack';
@@ -17,6 +17,7 @@ let ran = 0;
 const probeJob: JobDefinition<ProbeInput, JobResult> = {
   name: 'file-cleanup',
   input: probeInput,
+  ports: noPorts,
   failureMetric: 'CleanupFailures',
   isDryRun: () => false,
   scheduledTime: jobNow,

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { type JobDefinition, type JobResult, parseJobInput, runJob, scheduledInput } from '../../../lambdas/shared/job';
+import { type JobDefinition, type JobResult, noPorts, parseJobInput, runJob, scheduledInput } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
 import { captureStdout, jobDepsFor } from '../../support/jobs';
 import { databaseMode, startTestStack } from '../../support/stack';
@@ -12,6 +12,7 @@ const probeInput = scheduledInput.extend({ fail: z.boolean().optional(), dryRun:
 const probeJob: JobDefinition<ProbeInput, JobResult & { done: number }> = {
   name: 'file-cleanup',
   input: probeInput,
+  ports: noPorts,
   failureMetric: 'CleanupFailures',
   isDryRun: (input) => input.dryRun === true,
   scheduledTime: (input) => new Date(input.scheduledTime ?? Date.now()),
