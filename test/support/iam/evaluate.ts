@@ -139,15 +139,19 @@ export class StackPolicies {
       request: { principal, action: request.action, resource: { resource: request.resource, accountId: ACCOUNT }, contextVariables: context },
     }, {});
     const who = role ? `role ${role}` : principal;
-    const what = `${who}: ${request.action} on ${request.resource}`;
+    const source = request.context?.['aws:SourceArn'] ? ` (from ${request.context['aws:SourceArn']})` : '';
+    const what = `${who}${source}: ${request.action} on ${request.resource}`;
     if (answer.resultType === 'error') throw new Error(`${what}: the simulator refused the input: ${JSON.stringify(answer.errors)}`);
     const analyses: RequestAnalysis[] = answer.resultType === 'single'
       ? [answer.result.analysis]
       : answer.results.map((r) => r.analysis);
     const result = answer.overallResult;
     if (result === 'Allowed') return { request, result, summary: `${what}: Allowed` };
-    const denies = analyses.flatMap((a) => [...(a.identityAnalysis?.denyStatements ?? []), ...(a.resourceAnalysis?.denyStatements ?? [])])
-      .map((s) => `${s.policyId} statement ${s.statement.sid() ?? `#${s.statement.index()}`}`);
+    const statement = (s: { statement: { sid(): string | undefined; index(): number } }) => s.statement.sid() ?? `#${s.statement.index()}`;
+    const denies = analyses.flatMap((a) => [
+      ...(a.identityAnalysis?.denyStatements ?? []).map((s) => `${s.policyId} statement ${statement(s)}`),
+      ...(a.resourceAnalysis?.denyStatements ?? []).map((s) => `${resourcePolicy?.name} statement ${statement(s)}`),
+    ]);
     const missing = role
       ? `an Allow of ${request.action} on ${request.resource} in ${role}'s identity policy` +
         (service === 'kms' ? ` (and a key policy ${resourcePolicy?.name} that trusts the account or the role)` : '')
