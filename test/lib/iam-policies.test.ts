@@ -1,4 +1,4 @@
-import type { AwsRequest } from '../support/iam/evaluate';
+import { StackPolicies, type AwsRequest } from '../support/iam/evaluate';
 import { synthesizedPolicies } from '../support/iam/stack-wiring';
 import { ACCOUNT, REGION } from '../support/iam/template';
 
@@ -117,6 +117,23 @@ describe('the stack under AWS policy evaluation (account 111122223333, eu-west-1
           principal: { service: 'cloudwatch.amazonaws.com' }, action, resource: topicKeyArn(topicArn),
           context: { 'aws:SourceArn': alarmArn, 'aws:SourceAccount': ACCOUNT },
         }))));
+    });
+
+    test('the publish check passes once the topic policy allows CloudWatch from this account (AWS\'s documented statement)', async () => {
+      const fixed = JSON.parse(JSON.stringify(policies.t.template));
+      for (const id of t.ofType('AWS::SNS::TopicPolicy')) {
+        fixed.Resources[id].Properties.PolicyDocument.Statement.push({
+          Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish',
+          Resource: fixed.Resources[id].Properties.Topics[0], Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+        });
+      }
+      const patched = new StackPolicies(fixed);
+      const publish = (account: string) => alarmDeliveries().map(({ alarmArn, topicArn }) => patched.evaluate({
+        principal: { service: 'cloudwatch.amazonaws.com' }, action: 'sns:Publish', resource: topicArn,
+        context: { 'aws:SourceArn': alarmArn, 'aws:SourceAccount': account },
+      }));
+      expect(new Set((await Promise.all(publish(ACCOUNT))).map((v) => v.result))).toEqual(new Set(['Allowed']));
+      expect(new Set((await Promise.all(publish(OTHER_ACCOUNT))).map((v) => v.result))).toEqual(new Set(['ImplicitlyDenied']));
     });
 
     // EXPECTED TO FAIL on this branch: the topic policy holds only the TLS Deny, and a topic
