@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ArchivePart, Page, PartManifest, PartsStore } from './parts-store';
 
@@ -139,9 +139,4 @@ export async function recordedObjectIntact(s3: S3Client, bucket: string, part: A
   } catch {
     return false;
   }
-}
-
-/** Removes a part's objects (a part whose rows are all gone before it was deleted by us). */
-export async function removePartObjects(s3: S3Client, bucket: string, part: ArchivePart): Promise<void> {
-  for (const Key of [part.object_key, part.manifest_key]) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
 }

@@ -1,4 +1,4 @@
-import { recordedObjectIntact, removePartObjects, writePart, type ArchiveTarget } from './archive-writer';
+import { recordedObjectIntact, writePart, type ArchiveTarget } from './archive-writer';
 import type { ArchivePart } from './parts-store';
 
 /**
@@ -34,7 +34,15 @@ export async function archivePart(target: ArchiveTarget, part: ArchivePart): Pro
   }
   const manifest = await writePart(target, part);
   if (!manifest) {
-    await removePartObjects(s3, bucket, part);
+    // The part's rows are all gone (deleted by the app or a user purge, not by us). If it was
+    // uploaded before, its object and manifest stay in S3 as they were written: the job never
+    // deletes archived objects (its role has no s3:DeleteObject, and under Object Lock the delete
+    // could not succeed anyway, so a part depending on it would stay pending and fail every run).
+    // Only the part's record is dropped, not marked 'deleted': restore replays the parts recorded
+    // in export_ops.archive_parts and nothing else, so the object becomes an unreferenced archive
+    // object that no restore brings back (the rows stay deleted, as the app meant), which ages out
+    // with the bucket's lifecycle like any other. If the range holds rows again later, it is
+    // planned anew and its object written again as a new version of the same key.
     await store.drop(part.part_key);
     return { archived: 0, deleted: 0, bytes: 0, dropped: true };
   }

@@ -286,8 +286,8 @@ language sql set search_path = '' as $$
    where part_key = p_part_key and run_id = p_run_id and state <> 'deleted';
 $$;
 
--- Forgets a part whose range no longer holds any of its rows (the job has removed its
--- objects). Refuses if rows are there again.
+-- Forgets a part whose range no longer holds any of its rows (its objects, if uploaded, stay
+-- in S3 unreferenced: restore reads recorded parts only). Refuses if rows are there again.
 create or replace function public.export_ops_log_cleanup_drop_part(p_run_id uuid, p_part_key text) returns void
 language plpgsql set search_path = '' as $$
 declare

@@ -4,6 +4,8 @@ import { logCleanupJob } from '../../../lambdas/log-cleanup/job';
 import { runJob } from '../../../lambdas/shared/job';
 import { createS3Client } from '../../../lambdas/shared/s3';
 import type { LocalStack } from '../../../local/stack';
+import { recordS3Calls, toTemplateRequests, type RecordedCall } from '../../support/aws-calls';
+import { synthesizedPolicies } from '../../support/iam/stack-wiring';
 import { jobDepsFor } from '../../support/jobs';
 import { databaseMode, startTestStack } from '../../support/stack';
 import { CUTOFF, eligibleIds, expectArchivedExactlyOnce, scheduledTime, snapshot } from './support';
@@ -43,10 +45,19 @@ describe(`log cleanup of a part larger than one upload chunk, on ${databaseMode}
       sent.push(String(context.commandName));
       return next(args);
     }, { step: 'initialize' });
+    const calls: RecordedCall[] = [];
+    recordS3Calls(deps.s3, calls);
     const result = await runJob(logCleanupJob, deps, { scheduledTime });
     expect(result.archive_bytes).toBeGreaterThan(UPLOAD_PART_BYTES);
     expect(sent.filter((c) => c === 'UploadPartCommand').length).toBeGreaterThanOrEqual(2);
     expect(sent.filter((c) => c === 'CompleteMultipartUploadCommand')).toHaveLength(1);
+    // Each multipart call (and the KMS use S3 makes for it) is allowed for the deployed role.
+    const { policies, jobs, archiveBucket, archiveKeyArn } = synthesizedPolicies();
+    const requests = toTemplateRequests(calls, { role: jobs['log-cleanup'].roleId }, {
+      buckets: { [stack.env.ARCHIVE_BUCKET]: archiveBucket }, bucketKeys: { [archiveBucket]: archiveKeyArn }, secrets: {},
+    });
+    expect(requests.map((r) => r.action)).toEqual(expect.arrayContaining(['s3:PutObject', 's3:GetObject', 'kms:GenerateDataKey', 'kms:Decrypt']));
+    expect(await policies.denials(requests)).toEqual([]);
 
     const archive = await expectArchivedExactlyOnce(stack, before, eligible);
     expect(archive.dataKeys).toHaveLength(1);
