@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createLogCleanupJob } from '../../../lambdas/log-cleanup/job';
+import type { LogCleanupPorts } from '../../../lambdas/log-cleanup/ports';
 import { restoreArchive } from '../../../lambdas/log-cleanup/restore';
 import { JOBS, type AnyJob } from '../../../lambdas/jobs';
 import type { JobDeps } from '../../../lambdas/shared/job';
@@ -61,20 +62,21 @@ describe(`the jobs' AWS calls under their roles' policies, on ${databaseMode}`, 
   });
 
   /** The job's ports as in Lambda: the function's template environment over the local endpoints, the key from Secrets Manager. */
-  const lambdaDeps = async (job: JobName, calls: RecordedCall[]): Promise<JobDeps> => {
+  const lambdaDeps = async (job: JobName, calls: RecordedCall[]): Promise<JobDeps & LogCleanupPorts> => {
     const { SUPABASE_SERVICE_ROLE_KEY: _, ...local } = stack.env;
     const fromTemplate = Object.fromEntries(Object.entries(jobs[job].env)
       .filter(([k]) => !['SUPABASE_URL', 'ARCHIVE_BUCKET', 'EXPORTS_BUCKET', 'NODE_OPTIONS'].includes(k)));
     const before = secretCalls.length;
-    let deps!: JobDeps;
+    // Each job gets the ports it declares: only the log cleanup has an S3 client.
+    let deps!: JobDeps & Partial<LogCleanupPorts>;
     // A fresh module registry per job: each function is its own process, with its own secret cache.
     await jest.isolateModulesAsync(async () => {
       const { createJobDeps } = await import('../../../lambdas/shared/job');
-      deps = await createJobDeps(job, { env: { ...local, ...fromTemplate } });
+      deps = await createJobDeps(JOBS[job], { env: { ...local, ...fromTemplate } });
     });
     calls.push(...secretCalls.slice(before));
-    recordS3Calls(deps.s3, calls);
-    return deps;
+    if (deps.s3) recordS3Calls(deps.s3, calls);
+    return deps as JobDeps & LogCleanupPorts;
   };
 
   const evaluate = async (job: JobName, calls: RecordedCall[]) => {
