@@ -1,7 +1,7 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { jobNow } from '../shared/clock';
 import { type JobDefinition, type JobResult, scheduledInput } from '../shared/job';
+import { emit, METRICS } from '../shared/metric-catalog';
 import { archiveAndDelete, type CleanupLimits, DEFAULT_LIMITS, deleteWithoutArchive } from './cleanup';
 import { type CleanupStats, readCleanupStats } from './parts-store';
 
@@ -54,7 +54,7 @@ export function createLogCleanupJob(limits: Partial<CleanupLimits> = {}): JobDef
   return {
     name: 'log-cleanup',
     input: logCleanupInput,
-    failureMetric: 'LogCleanupFailures',
+    failureMetric: METRICS.LogCleanupFailures.name,
     isDryRun: (input) => input.dryRun === true || input.statsOnly === true,
     scheduledTime: jobNow,
 
@@ -92,9 +92,9 @@ export function createLogCleanupJob(limits: Partial<CleanupLimits> = {}): JobDef
     },
 
     recordMetrics(metrics, result) {
-      metrics.addMetric('LogsArchived', MetricUnit.Count, result.archived_count);
-      metrics.addMetric('LogsDeleted', MetricUnit.Count, result.deleted_count);
-      metrics.addMetric('ArchiveBytes', MetricUnit.Bytes, result.archive_bytes);
+      emit(metrics, METRICS.LogsArchived, result.archived_count);
+      emit(metrics, METRICS.LogsDeleted, result.deleted_count);
+      emit(metrics, METRICS.ArchiveBytes, result.archive_bytes);
     },
   };
 }

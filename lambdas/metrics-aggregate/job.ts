@@ -1,6 +1,6 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { jobNow } from '../shared/clock';
 import type { JobDeps, JobDefinition, JobResult } from '../shared/job';
+import { emit, METRICS } from '../shared/metric-catalog';
 import { aggregateWindow, claimWindow, markEmitted, pendingWindows, releaseWindow, statsFor, type WindowAggregate } from './aggregate';
 import { assertEmfEnabled, buildWindowDocuments } from './emf';
 import { metricsInput, type MetricsInput } from './input';
@@ -144,10 +144,10 @@ export const metricsAggregateJob: JobDefinition<MetricsInput, MetricsResult> = {
   },
   recordMetrics(metrics, result) {
     if (result.report) return;
-    metrics.addMetric('MetricWindowsEmitted', MetricUnit.Count, result.windows_emitted);
-    metrics.addMetric('MetricWindowsClaimLost', MetricUnit.Count, result.windows_claim_lost);
+    emit(metrics, METRICS.MetricWindowsEmitted, result.windows_emitted);
+    emit(metrics, METRICS.MetricWindowsClaimLost, result.windows_claim_lost);
   },
-  failureMetric: 'MetricsAggregateFailures',
+  failureMetric: METRICS.MetricsAggregateFailures.name,
   // Reports change nothing, as a dry run.
   isDryRun: (input) => input.dryRun === true || input.report !== undefined,
   scheduledTime: jobNow,
