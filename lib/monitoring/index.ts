@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DIMENSIONS, METRICS } from '../../lambdas/shared/metric-catalog';
 import { sinkQueue } from '../scheduled-job';
 import { AlarmTopic } from './alarm-topic';
 import { type AlarmSpec, alarmSpecs, type CleanupJob, createAlarms, type MonitoredJob } from './alarms';
@@ -158,13 +159,14 @@ export class Monitoring extends Construct {
 
   /** Saved Logs Insights queries for the questions asked most often. */
   private createQueries(metricsJob: MonitoredJob, cleanupJobs: MonitoredJob[], allJobs: MonitoredJob[]) {
+    const M = METRICS;
     // EMF lines are JSON, so Logs Insights discovers the metric and dimension fields by name.
     new logs.QueryDefinition(this, 'FailuresByFormatQuery', {
       queryDefinitionName: 'export-ops/failures-by-format',
       logGroups: [metricsJob.logGroup],
       queryString: new logs.QueryString({
-        filterStatements: ['ispresent(ExportsFailed)', 'ispresent(Format)'],
-        statsStatements: ['sum(ExportsFailed) as failed, sum(ExportsTotal) as total, 100 * sum(ExportsFailed) / sum(ExportsTotal) as failurePct by Format'],
+        filterStatements: [`ispresent(${M.ExportsFailed.name})`, `ispresent(${DIMENSIONS.format})`],
+        statsStatements: [`sum(${M.ExportsFailed.name}) as failed, sum(${M.ExportsTotal.name}) as total, 100 * sum(${M.ExportsFailed.name}) / sum(${M.ExportsTotal.name}) as failurePct by ${DIMENSIONS.format}`],
         sort: 'failed desc',
       }),
     });
@@ -172,9 +174,9 @@ export class Monitoring extends Construct {
       queryDefinitionName: 'export-ops/slow-exports',
       logGroups: [metricsJob.logGroup],
       queryString: new logs.QueryString({
-        fields: ['@timestamp', 'Format', 'ExportsTotal', 'ExportDurationAvg', 'ExportDurationP95', 'ExportDurationMax'],
-        filterStatements: ['ispresent(ExportDurationMax)'],
-        sort: 'ExportDurationMax desc',
+        fields: ['@timestamp', DIMENSIONS.format, M.ExportsTotal.name, M.ExportDurationAvg.name, M.ExportDurationP95.name, M.ExportDurationMax.name],
+        filterStatements: [`ispresent(${M.ExportDurationMax.name})`],
+        sort: `${M.ExportDurationMax.name} desc`,
         limit: 50,
       }),
     });
@@ -182,8 +184,8 @@ export class Monitoring extends Construct {
       queryDefinitionName: 'export-ops/cleanup-results',
       logGroups: cleanupJobs.map((j) => j.logGroup),
       queryString: new logs.QueryString({
-        fields: ['@timestamp', 'Job', 'FilesDeleted', 'FilesFailed', 'FilesSkipped', 'BytesReclaimed', 'LogsArchived', 'LogsDeleted', 'ArchiveBytes', 'JobDurationMs'],
-        filterStatements: ['ispresent(JobDurationMs)'],
+        fields: ['@timestamp', DIMENSIONS.job, M.FilesDeleted.name, M.FilesFailed.name, M.FilesSkipped.name, M.BytesReclaimed.name, M.LogsArchived.name, M.LogsDeleted.name, M.ArchiveBytes.name, M.JobDurationMs.name],
+        filterStatements: [`ispresent(${M.JobDurationMs.name})`],
         sort: '@timestamp desc',
         limit: 100,
       }),
