@@ -125,9 +125,9 @@ export class ExportOpsStack extends Stack {
         // The file cleanup is daily: it is also alarmed when it has not completed a run.
         { job: this.fileCleanup, failureMetrics: [METRICS.CleanupFailures], runInterval: Duration.days(1) },
         // LogCleanupFailures is 1 per failed run, and the job runs monthly: any failure alarms.
-        // No "did not run" alarm: a monthly job cannot be watched by its own metric within
-        // CloudWatch's 7-day evaluation range (see heartbeatSpec in lib/monitoring/alarms.ts).
-        { job: this.logCleanup, failureMetrics: [METRICS.LogCleanupFailures], failureThreshold: 0 },
+        // Its "did not run" alarm reads the age the hourly metrics job reports (a monthly job
+        // cannot be watched by its own metric: see heartbeatSpec in lib/monitoring/alarms.ts).
+        { job: this.logCleanup, failureMetrics: [METRICS.LogCleanupFailures], failureThreshold: 0, runInterval: Duration.days(31) },
       ],
       metricsNamespace: config.metricsNamespace,
       alarmEmail: config.alarmEmail,

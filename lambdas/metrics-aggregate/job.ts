@@ -4,6 +4,7 @@ import { emit, METRICS } from '../shared/metric-catalog';
 import { aggregateWindow, claimWindow, markEmitted, pendingWindows, releaseWindow, statsFor, type WindowAggregate } from './aggregate';
 import { assertEmfEnabled, buildWindowDocuments } from './emf';
 import { metricsInput, type MetricsInput } from './input';
+import { emitStaleness } from './staleness';
 import { aggregateMetrics, checkFailureRate, getExportVolume } from './service';
 import { eligibleRange, HOUR_MS, planRange, type Window } from './windows';
 
@@ -36,6 +37,8 @@ export interface MetricsResult extends JobResult {
   windows: WindowOutcome[];
   report?: MetricsInput['report'];
   answer?: unknown;
+  /** When each watched job last completed a real run (reported as SecondsSinceLastSuccess). */
+  last_success?: Record<string, string | null>;
 }
 
 const outcome = (agg: WindowAggregate): WindowOutcome => {
@@ -110,6 +113,15 @@ async function emitWindows(deps: JobDeps, input: MetricsInput, runId: string): P
     result.windows_emitted++;
     result.documents += emitted.documents;
     if (!emitted.marked) result.windows_claim_lost++;
+  }
+  if (!dryRun) {
+    // Best effort: the windows are what this job is for; a failure here only leaves the
+    // staleness alarms without a datapoint (logged).
+    try {
+      return { ...result, last_success: await emitStaleness(deps, now) };
+    } catch (error) {
+      deps.logger.error('could not report the jobs\' last successful runs', { error: error instanceof Error ? error.message : String(error) });
+    }
   }
   return result;
 }

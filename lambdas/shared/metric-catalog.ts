@@ -18,7 +18,7 @@ export const DIMENSIONS = {
 } as const;
 
 /** CloudWatch units the catalog uses (Powertools' MetricUnit values). */
-export type CatalogUnit = 'Count' | 'Milliseconds' | 'Bytes' | 'Percent';
+export type CatalogUnit = 'Count' | 'Milliseconds' | 'Seconds' | 'Bytes' | 'Percent';
 
 export interface CatalogMetric<N extends string = string> {
   readonly name: N;
@@ -30,6 +30,12 @@ export interface CatalogMetric<N extends string = string> {
   readonly dimensionSets: readonly (readonly string[])[];
   /** The jobs that emit it. */
   readonly emittedBy: readonly JobName[];
+  /**
+   * The values of its `Job` dimension, when that names the job the number is about rather than
+   * the job writing it.
+   * @default emittedBy
+   */
+  readonly subjects?: readonly JobName[];
   readonly description: string;
 }
 
@@ -63,6 +69,11 @@ export const METRICS = {
   MetricWindowsEmitted: jobMetric('MetricWindowsEmitted', 'Count', ['metrics-aggregate'], 'Hourly windows emitted'),
   MetricWindowsClaimLost: jobMetric('MetricWindowsClaimLost', 'Count', ['metrics-aggregate'], 'Windows another run took over'),
   MetricsAggregateFailures: jobMetric('MetricsAggregateFailures', 'Count', ['metrics-aggregate'], '1 for a run that threw'),
+  // Written by the metrics job each real run, one document per watched job, Job = that job.
+  SecondsSinceLastSuccess: {
+    ...jobMetric('SecondsSinceLastSuccess', 'Seconds', ['metrics-aggregate'], 'Age of the job\'s last completed real run (export_ops.runs)'),
+    subjects: ['file-cleanup', 'log-cleanup'],
+  },
 
   // Export metrics: one document per closed hour (timestamp = window start), all formats and per format.
   ExportsTotal: exportMetric('ExportsTotal', 'Count', 'Exports finished in the hour'),

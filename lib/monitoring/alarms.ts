@@ -35,9 +35,10 @@ export interface CleanupJob {
    */
   readonly failureThreshold?: number;
   /**
-   * How often the job is scheduled, for its "did not run" alarm: `Duration.days(1)` gives an
-   * alarm after two days without a completed run. Longer intervals cannot be watched this way
-   * (see `heartbeatSpec`).
+   * The longest gap between its scheduled runs, for its "did not run" alarm (see `heartbeatSpec`):
+   * `Duration.days(1)` alarms after two day periods without a completed run; more than 3 days
+   * (e.g. `Duration.days(31)`) alarms on SecondsSinceLastSuccess > interval + 2 days, which
+   * the metrics job reports for the catalog's watched jobs.
    * @default - no "did not run" alarm
    */
   readonly runInterval?: Duration;
@@ -99,34 +100,50 @@ const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, c: string
 const cli = (jobName: string) => (jobName === 'metrics-aggregate' ? 'metrics' : jobName);
 const logsOf = (jobName: string) => `the ${jobName} log group (saved query export-ops/job-errors)`;
 
+/** Slack a job whose interval is longer than CloudWatch's evaluation range gets on top of it. */
+export const LONG_INTERVAL_SLACK = Duration.days(2);
+
 /**
- * "Did not complete a run in time": JobDurationMs is written once per completed run, so its
- * SampleCount per period is the number of runs; no datapoint means no run (missing = breaching).
+ * "Did not complete a run in time".
  *
- * CloudWatch evaluates an alarm over at most 7 days (Period x EvaluationPeriods <= 604,800 s), so
- * this only works for jobs that run at least every few days: hourly (period 1 h) and daily
- * (period 1 day, two periods: alarms once a whole day bucket and the next pass without a run,
- * i.e. 24-48 h late). A monthly job cannot be watched by its own metric at all (a 7-day window
- * would be in alarm three weeks of every month); its missed run shows as Scheduler target
- * errors / dropped invocations or Lambda errors, and a run that never started is not detected.
+ * Up to 3 days between runs: JobDurationMs is written once per completed run, so its
+ * SampleCount per period is the number of runs, and no datapoint means no run (missing =
+ * breaching). Hourly jobs use 1-hour periods; daily ones 1-day periods, two of them: it alarms
+ * once a whole day bucket and the next pass without a run, i.e. 24-48 h late.
+ *
+ * Longer intervals (the monthly log cleanup): CloudWatch evaluates an alarm over at most 7 days
+ * (Period x EvaluationPeriods <= 604,800 s), so a job's own metric cannot show a month without
+ * a run; a 7-day window would be in alarm three weeks of every month. Instead the hourly metrics
+ * job reports each watched job's age, SecondsSinceLastSuccess (from export_ops.runs), and this
+ * alarms when it exceeds the interval plus LONG_INTERVAL_SLACK. Missing data is not breaching
+ * there: the metrics job's own heartbeat alarms when it stops writing.
  */
 export function heartbeatSpec(namespace: string, job: MonitoredJob, interval: Duration, id: string): AlarmSpec {
   const hours = interval.toHours();
-  const period = hours >= 24 ? Duration.days(1) : HOUR;
-  const periods = hours >= 24 ? Math.max(2, Math.ceil(hours / 24) + 1) : Math.max(1, Math.round(hours));
-  if (period.toSeconds() * periods > 7 * 86400) {
-    throw new Error(`${job.jobName}: a run interval of ${hours} h exceeds what a CloudWatch alarm can evaluate (7 days)`);
-  }
-  return {
+  const common = {
     id,
+    look: `the ${job.jobName} schedule state, ${logsOf(job.jobName)}, the Scheduler and Errors alarms`,
+    run: `npx export-ops run ${cli(job.jobName)} --dry-run`,
+  };
+  if (hours > 72) {
+    const limit = interval.plus(LONG_INTERVAL_SLACK);
+    return {
+      ...common,
+      metric: jobMetric(namespace, job.jobName, METRICS.SecondsSinceLastSuccess, { statistic: 'Maximum', period: HOUR }),
+      threshold: limit.toSeconds(),
+      meaning: `${job.jobName} has not completed a run in ${limit.toDays()} days (schedule disabled, every run failing, or the function not invoked)`,
+    };
+  }
+  const period = hours >= 24 ? Duration.days(1) : HOUR;
+  const periods = hours >= 24 ? Math.ceil(hours / 24) + 1 : Math.max(1, Math.round(hours));
+  return {
+    ...common,
     metric: jobMetric(namespace, job.jobName, METRICS.JobDurationMs, { statistic: 'SampleCount', period }),
     threshold: 1,
     comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     evaluationPeriods: periods,
     treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     meaning: `${job.jobName} has not completed a run in ${periods} ${period.toHours() === 1 ? 'h' : 'days'} (schedule disabled, every run failing, or the function not invoked)`,
-    look: `the ${job.jobName} schedule state, ${logsOf(job.jobName)}, the Scheduler and Errors alarms`,
-    run: `npx export-ops run ${cli(job.jobName)} --dry-run`,
   };
 }
 

@@ -46,6 +46,14 @@ export function createDashboard(scope: Construct, id: string, i: DashboardInputs
     ...(i.logJob ? [w('Log cleanup (per day)',
       perDay(i.logJob, [METRICS.LogsArchived, METRICS.LogsDeleted, METRICS.LogCleanupFailures]),
       perDay(i.logJob, [METRICS.ArchiveBytes]))] : []),
+    w('Days since the last completed run', (METRICS.SecondsSinceLastSuccess.subjects).map((job) => new cloudwatch.MathExpression({
+      expression: `s_${job.replace('-', '_')} / 86400`,
+      usingMetrics: { [`s_${job.replace('-', '_')}`]: jobMetric(ns, job, METRICS.SecondsSinceLastSuccess, { statistic: 'Maximum', period: hour }) },
+      period: hour,
+      label: job,
+    }))),
+  );
+  dashboard.addWidgets(
     w('Job duration (ms)', i.jobs.map((j) => jobMetric(ns, j.jobName, METRICS.JobDurationMs, { statistic: 'Maximum', period: hour, label: j.jobName }))),
   );
   dashboard.addWidgets(

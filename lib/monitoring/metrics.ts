@@ -25,9 +25,9 @@ export function catalogMetric(namespace: string, metric: CatalogMetric, dimensio
   });
 }
 
-/** A job metric (`Job=<jobName>`); the job must be one the catalog says emits it. */
+/** A job metric (`Job=<jobName>`); the job must be one the catalog gives it (its emitters, or its subjects). */
 export function jobMetric(namespace: string, jobName: string, metric: CatalogMetric, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-  if (!(metric.emittedBy as readonly string[]).includes(jobName)) throw new Error(`${metric.name} is not emitted by ${jobName}`);
+  if (!((metric.subjects ?? metric.emittedBy) as readonly string[]).includes(jobName)) throw new Error(`${metric.name} is not emitted by ${jobName}`);
   return catalogMetric(namespace, metric, { [DIMENSIONS.job]: jobName }, options);
 }
 

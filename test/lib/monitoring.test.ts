@@ -19,7 +19,7 @@ function setup(props: Partial<MonitoringProps> = {}, withGroup = true) {
     exportMetricsJob: job('metrics-aggregate'),
     cleanupJobs: [
       { job: job('file-cleanup'), failureMetrics: [METRICS.FilesFailed, METRICS.CleanupFailures], runInterval: Duration.days(1) },
-      { job: job('log-cleanup'), failureMetrics: [METRICS.LogCleanupFailures], failureThreshold: 0 },
+      { job: job('log-cleanup'), failureMetrics: [METRICS.LogCleanupFailures], failureThreshold: 0, runInterval: Duration.days(31) },
     ],
     scheduleGroup,
     ...props,
@@ -191,13 +191,19 @@ describe('Monitoring', () => {
     expect(alarm(setup({ heartbeatWindow: Duration.hours(3) }).template, 'MonitoringMetricsJobNotRunning').EvaluationPeriods).toBe(3);
   });
 
-  test('heartbeat: the daily file cleanup has not completed a run in two day periods; none for the monthly log cleanup', () => {
+  test('heartbeat: the daily file cleanup has not completed a run in two day periods', () => {
     const { template } = setup();
     expect(alarm(template, 'MonitoringFileCleanupNotRunning')).toMatchObject({
       MetricName: 'JobDurationMs', Dimensions: [{ Name: 'Job', Value: 'file-cleanup' }], Statistic: 'SampleCount',
       Period: 86400, EvaluationPeriods: 2, DatapointsToAlarm: 2, Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
     });
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.startsWith('MonitoringLogCleanupNotRunning'))).toEqual([]);
+  });
+
+  test('heartbeat: the monthly log cleanup, by the age the metrics job reports, above 31 + 2 days', () => {
+    expect(alarm(setup().template, 'MonitoringLogCleanupNotRunning')).toMatchObject({
+      Namespace: 'ExportOps', MetricName: 'SecondsSinceLastSuccess', Dimensions: [{ Name: 'Job', Value: 'log-cleanup' }], Statistic: 'Maximum',
+      Period: 3600, EvaluationPeriods: 1, Threshold: 33 * 86400, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching',
+    });
   });
 
   test('dashboard shows export and job metrics', () => {
