@@ -119,6 +119,12 @@ export interface ExportOpsSettings {
    */
   readonly failureRateThreshold?: number;
   /**
+   * An hour's failure rate only counts when it had at least this many finished exports
+   * (quieter hours count as 0 %), so 1 failure out of 1 does not alarm.
+   * @default 10
+   */
+  readonly failureRateMinExports?: number;
+  /**
    * Alarm when the hourly average export duration is above this many milliseconds.
    * @default 5000
    */
@@ -129,7 +135,8 @@ export interface ExportOpsSettings {
    */
   readonly volumeThreshold?: number;
   /**
-   * Alarm when a cleanup run reports more failures than this.
+   * Alarm when the file cleanup reports more failures than this in a day (files not deleted
+   * plus failed runs). The log cleanup alarms on any failed run.
    * @default 5
    */
   readonly cleanupFailuresThreshold?: number;
@@ -195,6 +202,7 @@ export const DEFAULTS = {
   metricsCron: '0 * * * ? *',
   functionLogRetentionDays: 30,
   failureRateThreshold: 10,
+  failureRateMinExports: 10,
   avgDurationThresholdMs: 5000,
   volumeThreshold: 1000,
   cleanupFailuresThreshold: 5,
@@ -253,6 +261,7 @@ export function resolveConfig(scope: Construct, props: ExportOpsSettings = {}): 
     functionLogRetentionDays: oneOf('functionLogRetentionDays', num('functionLogRetentionDays', DEFAULTS.functionLogRetentionDays, 1), LOG_RETENTIONS),
     alarmEmail: email(str('alarmEmail')),
     failureRateThreshold: num('failureRateThreshold', DEFAULTS.failureRateThreshold, 0),
+    failureRateMinExports: num('failureRateMinExports', DEFAULTS.failureRateMinExports, 1),
     avgDurationThresholdMs: num('avgDurationThresholdMs', DEFAULTS.avgDurationThresholdMs, 0),
     volumeThreshold: num('volumeThreshold', DEFAULTS.volumeThreshold, 0),
     cleanupFailuresThreshold: num('cleanupFailuresThreshold', DEFAULTS.cleanupFailuresThreshold, 0),

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { ArchiveBucket, ArchiveEncryption } from './archive-bucket';
 import { ArchiveTable } from './archive-table';
 import { ExportOpsConfig, ExportOpsSettings, resolveConfig } from './config';
+import { METRICS } from '../lambdas/shared/metric-catalog';
 import { Monitoring } from './monitoring';
 import { logicalIdOf, pascal, ScheduledJob } from './scheduled-job';
 
@@ -30,6 +31,7 @@ export class ExportOpsStack extends Stack {
   public readonly metricsAggregate: ScheduledJob;
   public readonly archive: ArchiveBucket;
   public readonly monitoring: Monitoring;
+  public readonly scheduleGroup: scheduler.ScheduleGroup;
 
   constructor(scope: Construct, id: string, props: ExportOpsStackProps = {}) {
     super(scope, id, props);
@@ -37,6 +39,9 @@ export class ExportOpsStack extends Stack {
     const handlersDir = props.handlersDir ?? path.join(__dirname, '..', 'lambdas');
     const timeZone = TimeZone.of(config.scheduleTimeZone);
     const { secret, secretId } = this.serviceRoleKey(config.serviceRoleKeySecret);
+    // The jobs' own schedule group: Scheduler's metrics are per group, so the alarms on them
+    // see these three schedules only.
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup');
 
     this.archive = new ArchiveBucket(this, 'Archive', {
       encryption: config.archiveEncryption === 's3' ? ArchiveEncryption.S3_MANAGED : ArchiveEncryption.KMS,
@@ -51,6 +56,7 @@ export class ExportOpsStack extends Stack {
         jobName: name,
         entry: path.join(handlersDir, name, 'handler.ts'),
         schedule: scheduler.ScheduleExpression.expression(`cron(${cron})`, timeZone),
+        scheduleGroup: this.scheduleGroup,
         description,
         ...sizing,
         metricsNamespace: config.metricsNamespace,
@@ -116,12 +122,18 @@ export class ExportOpsStack extends Stack {
       exportMetricsJob: this.metricsAggregate,
       cleanupJobs: [
         // CleanupFailures counts the files a run could not delete plus 1 for a run that threw.
-        { job: this.fileCleanup, failureMetrics: ['CleanupFailures'] },
-        { job: this.logCleanup, failureMetrics: ['LogCleanupFailures'] },
+        // The file cleanup is daily: it is also alarmed when it has not completed a run.
+        { job: this.fileCleanup, failureMetrics: [METRICS.CleanupFailures], runInterval: Duration.days(1) },
+        // LogCleanupFailures is 1 per failed run, and the job runs monthly: any failure alarms.
+        // Its "did not run" alarm reads the age the hourly metrics job reports (a monthly job
+        // cannot be watched by its own metric: see heartbeatSpec in lib/monitoring/alarms.ts).
+        { job: this.logCleanup, failureMetrics: [METRICS.LogCleanupFailures], failureThreshold: 0, runInterval: Duration.days(31) },
       ],
       metricsNamespace: config.metricsNamespace,
       alarmEmail: config.alarmEmail,
+      scheduleGroup: this.scheduleGroup,
       failureRateThreshold: config.failureRateThreshold,
+      failureRateMinExports: config.failureRateMinExports,
       avgDurationThresholdMs: config.avgDurationThresholdMs,
       volumeThreshold: config.volumeThreshold,
       cleanupFailuresThreshold: config.cleanupFailuresThreshold,

@@ -9,6 +9,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
+import type { CatalogMetric } from '../lambdas/shared/metric-catalog';
+import { jobMetric } from './monitoring/metrics';
 
 /**
  * Context key: when `true`, each function's asset also holds esbuild's metafile (`index.meta.json`).
@@ -81,6 +83,11 @@ export interface ScheduledJobProps {
    */
   readonly reservedConcurrentExecutions?: number;
   /**
+   * Schedule group of the schedule (its Scheduler metrics are per group).
+   * @default - the account's default group
+   */
+  readonly scheduleGroup?: scheduler.IScheduleGroup;
+  /**
    * Whether the schedule is enabled.
    * @default true
    */
@@ -98,6 +105,8 @@ export class ScheduledJob extends Construct {
   public readonly role: iam.IRole;
   public readonly logGroup: logs.ILogGroup;
   public readonly schedule: scheduler.ISchedule;
+  /** The function's timeout. */
+  public readonly timeout: Duration;
   /** Invocations Scheduler could not deliver. */
   public readonly deadLetterQueue: sqs.IQueue;
   /** Invocations the function failed after Lambda's own retries (with the error). */
@@ -134,7 +143,7 @@ export class ScheduledJob extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? Duration.minutes(5),
+      timeout: (this.timeout = props.timeout ?? Duration.minutes(5)),
       role,
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
@@ -181,6 +190,7 @@ export class ScheduledJob extends Construct {
 
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       schedule: props.schedule,
+      scheduleGroup: props.scheduleGroup,
       description: props.description ?? props.jobName,
       enabled: props.enabled ?? true,
       target: new LambdaInvoke(fn, {
@@ -213,24 +223,9 @@ export class ScheduledJob extends Construct {
     return [this.deadLetterQueue, this.failureQueue];
   }
 
-  /** A job metric from the EMF output: namespace plus `Job=<jobName>`. */
-  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: this.metricsNamespace,
-      metricName,
-      dimensionsMap: { Job: this.jobName },
-      ...props,
-    });
-  }
-
-  /** Errors thrown by the function (Lambda's metric). */
-  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.function.metricErrors(props);
-  }
-
-  /** Messages waiting in the delivery DLQ and the failure destination. */
-  public metricUndelivered(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
-    return sumOfVisible(this.deadLetterQueues, props);
+  /** A job metric from the metric catalog: namespace plus `Job=<jobName>` (fails for a metric this job does not emit). */
+  public metric(metric: CatalogMetric, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return jobMetric(this.metricsNamespace, this.jobName, metric, props);
   }
 }
 
@@ -250,20 +245,6 @@ export function sinkQueue(scope: Construct, id: string, purpose: string): sqs.Qu
     reason: `${purpose}: a redrive policy on a dead-letter sink would only move messages to another unconsumed queue.`,
   });
   return queue;
-}
-
-/** Sum of the visible messages of several queues, as one metric (ids `<idPrefix><n>` must be unique per graph). */
-export function sumOfVisible(queues: sqs.IQueue[], props?: cloudwatch.MetricOptions, idPrefix = 'q'): cloudwatch.IMetric {
-  const usingMetrics: Record<string, cloudwatch.IMetric> = {};
-  queues.forEach((q, i) => {
-    usingMetrics[`${idPrefix}${i}`] = q.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', ...props });
-  });
-  return new cloudwatch.MathExpression({
-    expression: Object.keys(usingMetrics).map((k) => `FILL(${k}, 0)`).join(' + '),
-    usingMetrics,
-    period: props?.period ?? Duration.minutes(5),
-    label: props?.label ?? 'Messages waiting',
-  });
 }
 
 /** The logical id cdk-nag prints for an L2's resource, as in `Resource::<Id.Arn>`. */

@@ -1,7 +1,7 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
 import { jobNow } from '../shared/clock';
 import { type JobDefinition, type JobResult, noPorts, scheduledInput } from '../shared/job';
+import { emit, METRICS } from '../shared/metric-catalog';
 import { cleanExpiredFiles, type FileCleanupOutcome } from './cleanup';
 
 /** The schedule's `{scheduledTime}`, plus what a manual invoke may add. Anything else is refused. */
@@ -26,7 +26,7 @@ export const fileCleanupJob: JobDefinition<FileCleanupInput, FileCleanupResult> 
   input: fileCleanupInput,
   // Supabase (database and Storage) only: no S3 client in this bundle.
   ports: noPorts,
-  failureMetric: 'CleanupFailures',
+  failureMetric: METRICS.CleanupFailures.name,
   isDryRun: (input) => input.dryRun === true,
   scheduledTime: jobNow,
   run: (deps, input, runId) =>
@@ -36,10 +36,10 @@ export const fileCleanupJob: JobDefinition<FileCleanupInput, FileCleanupResult> 
       maxFiles: input.maxFiles,
     }),
   recordMetrics(metrics, result) {
-    metrics.addMetric('FilesDeleted', MetricUnit.Count, result.deleted_count);
-    metrics.addMetric('FilesFailed', MetricUnit.Count, result.failed_count);
-    metrics.addMetric('BytesReclaimed', MetricUnit.Bytes, result.bytes_reclaimed);
-    metrics.addMetric('FilesSkipped', MetricUnit.Count, result.skipped.count);
-    metrics.addMetric('CleanupFailures', MetricUnit.Count, result.failed_count);
+    emit(metrics, METRICS.FilesDeleted, result.deleted_count);
+    emit(metrics, METRICS.FilesFailed, result.failed_count);
+    emit(metrics, METRICS.BytesReclaimed, result.bytes_reclaimed);
+    emit(metrics, METRICS.FilesSkipped, result.skipped.count);
+    emit(metrics, METRICS.CleanupFailures, result.failed_count);
   },
 };

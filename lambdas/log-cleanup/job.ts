@@ -1,7 +1,7 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
 import { jobNow } from '../shared/clock';
 import { type JobDefinition, type JobResult, scheduledInput } from '../shared/job';
+import { emit, METRICS } from '../shared/metric-catalog';
 import { archiveAndDelete, type CleanupLimits, DEFAULT_LIMITS, deleteWithoutArchive } from './cleanup';
 import { type CleanupStats, readCleanupStats } from './parts-store';
 import { type LogCleanupPorts, logCleanupPorts } from './ports';
@@ -55,7 +55,7 @@ export function createLogCleanupJob(limits: Partial<CleanupLimits> = {}): JobDef
     name: 'log-cleanup',
     input: logCleanupInput,
     ports: logCleanupPorts,
-    failureMetric: 'LogCleanupFailures',
+    failureMetric: METRICS.LogCleanupFailures.name,
     isDryRun: (input) => input.dryRun === true || input.statsOnly === true,
     scheduledTime: jobNow,
 
@@ -94,9 +94,9 @@ export function createLogCleanupJob(limits: Partial<CleanupLimits> = {}): JobDef
     },
 
     recordMetrics(metrics, result) {
-      metrics.addMetric('LogsArchived', MetricUnit.Count, result.archived_count);
-      metrics.addMetric('LogsDeleted', MetricUnit.Count, result.deleted_count);
-      metrics.addMetric('ArchiveBytes', MetricUnit.Bytes, result.archive_bytes);
+      emit(metrics, METRICS.LogsArchived, result.archived_count);
+      emit(metrics, METRICS.LogsDeleted, result.deleted_count);
+      emit(metrics, METRICS.ArchiveBytes, result.archive_bytes);
     },
   };
 }

@@ -1,21 +1,22 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { type CatalogMetric, DIMENSIONS, emit, METRICS } from '../shared/metric-catalog';
 import { createJobMetrics } from '../shared/observability';
 import { EXPORT_FORMATS, type ExportFormat, type OutcomeStats, statsFor, type WindowAggregate } from './aggregate';
 
 /** CloudWatch reads at most 100 metrics from one EMF document (Powertools splits past it). */
 export const MAX_METRICS_PER_DOCUMENT = 100;
 
-/** The metric names, as the stack's alarms and dashboard name them. */
+/** The export metrics, from the catalog the stack's alarms and dashboard are built from. */
 export const EXPORT_METRICS = {
-  total: 'ExportsTotal',
-  succeeded: 'ExportsSucceeded',
-  failed: 'ExportsFailed',
-  failureRate: 'FailureRate',
-  durationAvg: 'ExportDurationAvg',
-  durationP95: 'ExportDurationP95',
-  durationMax: 'ExportDurationMax',
-  fileSizeAvg: 'ExportFileSizeAvg',
-  fileSizeMax: 'ExportFileSizeMax',
+  total: METRICS.ExportsTotal,
+  succeeded: METRICS.ExportsSucceeded,
+  failed: METRICS.ExportsFailed,
+  failureRate: METRICS.FailureRate,
+  durationAvg: METRICS.ExportDurationAvg,
+  durationP95: METRICS.ExportDurationP95,
+  durationMax: METRICS.ExportDurationMax,
+  fileSizeAvg: METRICS.ExportFileSizeAvg,
+  fileSizeMax: METRICS.ExportFileSizeMax,
 } as const;
 
 /** Documents per window: one for all formats (dimension set []) and one per format (["Format"]). */
@@ -25,28 +26,26 @@ export const DOCUMENTS_PER_WINDOW = 1 + EXPORT_FORMATS.length;
  * Powertools types metadata values as strings but writes any JSON value; structured metadata
  * stays queryable in Logs Insights (e.g. `top_users.0.user_id`).
  */
-type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
-
 const addJsonMetadata = (metrics: Metrics, key: string, value: unknown) => metrics.addMetadata(key, value as string);
 
 function addStats(metrics: Metrics, stats: OutcomeStats): number {
   const m = EXPORT_METRICS;
-  const values: [string, Unit, number | null][] = [
+  const values: [CatalogMetric, number | null][] = [
     // Counts are always written, zero included, so an empty hour is a datapoint the alarms see.
-    [m.total, MetricUnit.Count, stats.total],
-    [m.succeeded, MetricUnit.Count, stats.succeeded],
-    [m.failed, MetricUnit.Count, stats.failed],
+    [m.total, stats.total],
+    [m.succeeded, stats.succeeded],
+    [m.failed, stats.failed],
     // A rate, duration or size of nothing does not exist: left out rather than written as 0.
-    [m.failureRate, MetricUnit.Percent, stats.failure_rate === null ? null : stats.failure_rate * 100],
-    [m.durationAvg, MetricUnit.Milliseconds, stats.duration_ms.avg],
-    [m.durationP95, MetricUnit.Milliseconds, stats.duration_ms.p95],
-    [m.durationMax, MetricUnit.Milliseconds, stats.duration_ms.max],
-    [m.fileSizeAvg, MetricUnit.Bytes, stats.file_size_bytes.avg],
-    [m.fileSizeMax, MetricUnit.Bytes, stats.file_size_bytes.max],
+    [m.failureRate, stats.failure_rate === null ? null : stats.failure_rate * 100],
+    [m.durationAvg, stats.duration_ms.avg],
+    [m.durationP95, stats.duration_ms.p95],
+    [m.durationMax, stats.duration_ms.max],
+    [m.fileSizeAvg, stats.file_size_bytes.avg],
+    [m.fileSizeMax, stats.file_size_bytes.max],
   ];
-  const present = values.filter((v): v is [string, Unit, number] => v[2] !== null);
+  const present = values.filter((v): v is [CatalogMetric, number] => v[1] !== null);
   if (present.length > MAX_METRICS_PER_DOCUMENT) throw new Error(`an EMF document holds at most ${MAX_METRICS_PER_DOCUMENT} metrics`);
-  for (const [name, unit, value] of present) metrics.addMetric(name, unit, value);
+  for (const [metric, value] of present) emit(metrics, metric, value);
   return present.length;
 }
 
@@ -55,7 +54,7 @@ function document(namespace: string, aggregate: WindowAggregate, format?: Export
   const metrics = createJobMetrics(undefined, namespace);
   metrics.setTimestamp(new Date(aggregate.window_start));
   // addDimensions({}) makes the empty dimension set [] (the all-formats series).
-  metrics.addDimensions(format ? { Format: format } : {});
+  metrics.addDimensions(format ? { [DIMENSIONS.format]: format } : {});
   addStats(metrics, statsFor(aggregate, format));
   metrics.addMetadata('window_start', new Date(aggregate.window_start).toISOString());
   metrics.addMetadata('window_end', new Date(aggregate.window_end).toISOString());

@@ -1,9 +1,10 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { jobNow } from '../shared/clock';
 import { type JobDeps, type JobDefinition, type JobResult, noPorts } from '../shared/job';
+import { emit, METRICS } from '../shared/metric-catalog';
 import { aggregateWindow, claimWindow, markEmitted, pendingWindows, releaseWindow, statsFor, type WindowAggregate } from './aggregate';
 import { assertEmfEnabled, buildWindowDocuments } from './emf';
 import { metricsInput, type MetricsInput } from './input';
+import { emitStaleness } from './staleness';
 import { aggregateMetrics, checkFailureRate, getExportVolume } from './service';
 import { eligibleRange, HOUR_MS, planRange, type Window } from './windows';
 
@@ -36,6 +37,8 @@ export interface MetricsResult extends JobResult {
   windows: WindowOutcome[];
   report?: MetricsInput['report'];
   answer?: unknown;
+  /** When each watched job last completed a real run (reported as SecondsSinceLastSuccess). */
+  last_success?: Record<string, string | null>;
 }
 
 const outcome = (agg: WindowAggregate): WindowOutcome => {
@@ -111,6 +114,15 @@ async function emitWindows(deps: JobDeps, input: MetricsInput, runId: string): P
     result.documents += emitted.documents;
     if (!emitted.marked) result.windows_claim_lost++;
   }
+  if (!dryRun) {
+    // Best effort: the windows are what this job is for; a failure here only leaves the
+    // staleness alarms without a datapoint (logged).
+    try {
+      return { ...result, last_success: await emitStaleness(deps, now) };
+    } catch (error) {
+      deps.logger.error('could not report the jobs\' last successful runs', { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
   return result;
 }
 
@@ -146,10 +158,10 @@ export const metricsAggregateJob: JobDefinition<MetricsInput, MetricsResult> = {
   },
   recordMetrics(metrics, result) {
     if (result.report) return;
-    metrics.addMetric('MetricWindowsEmitted', MetricUnit.Count, result.windows_emitted);
-    metrics.addMetric('MetricWindowsClaimLost', MetricUnit.Count, result.windows_claim_lost);
+    emit(metrics, METRICS.MetricWindowsEmitted, result.windows_emitted);
+    emit(metrics, METRICS.MetricWindowsClaimLost, result.windows_claim_lost);
   },
-  failureMetric: 'MetricsAggregateFailures',
+  failureMetric: METRICS.MetricsAggregateFailures.name,
   // Reports change nothing, as a dry run.
   isDryRun: (input) => input.dryRun === true || input.report !== undefined,
   scheduledTime: jobNow,

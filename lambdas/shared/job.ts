@@ -1,10 +1,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import * as z from 'zod';
 import { advanceBackfill } from './backfill';
 import { notAheadDateTime } from './clock';
 import { loadConfig, type ExportOpsConfig } from './config';
+import { emit, type FailureMetricName, METRICS } from './metric-catalog';
 import { createJobLogger, createJobMetrics, type JobName } from './observability';
 import { createServiceClient, must, resolveServiceRoleKey } from './supabase';
 
@@ -61,8 +62,8 @@ export interface JobDefinition<Input, Result extends JobResult, Ports extends ob
   run(deps: JobDeps & Ports, input: Input, runId: string): Promise<Omit<Result, 'duration_ms' | 'timestamp'>>;
   /** Adds the job's own EMF metrics for a finished run. */
   recordMetrics(metrics: Metrics, result: Result): void;
-  /** Metric that counts a run that threw (what the failure alarm watches). */
-  failureMetric: string;
+  /** Catalog metric that counts a run that threw (what the failure alarm watches). */
+  failureMetric: FailureMetricName;
   /** Whether this input is a dry run (recorded on the run). */
   isDryRun(input: Input): boolean;
   /** The run's "now", for the audit record. */
@@ -146,12 +147,12 @@ export async function runJob<Input, Result extends JobResult, Ports extends obje
     must('export_ops_finish_run', await deps.supabase.rpc('export_ops_finish_run', { p_run_id: runId, p_status: status, p_result: result }));
     deps.logger.info(`${def.name} finished`, { run_id: runId, result });
     if (!dryRun) def.recordMetrics(deps.metrics, result);
-    deps.metrics.addMetric('JobDurationMs', MetricUnit.Milliseconds, result.duration_ms);
+    emit(deps.metrics, METRICS.JobDurationMs, result.duration_ms);
     return result;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     deps.logger.error(`${def.name} failed`, { run_id: runId, error: message });
-    deps.metrics.addMetric(def.failureMetric, MetricUnit.Count, 1);
+    emit(deps.metrics, METRICS[def.failureMetric], 1);
     await deps.supabase.rpc('export_ops_finish_run', { p_run_id: runId, p_status: 'failed', p_error: message });
     throw error;
   } finally {

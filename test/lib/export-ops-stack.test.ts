@@ -45,7 +45,7 @@ describe('ExportOpsStack', () => {
     const template = Template.fromStack(exportOpsStack({}, {
       fileCleanupCron: '30 1 * * ? *', scheduleTimeZone: 'Europe/Berlin', metricsNamespace: 'Acme/Exports',
       fileRetentionHours: '48', exportsBucket: 'user-exports', functionLogRetentionDays: '90', archivePrefix: 'audit/exports',
-      deleteOrphans: 'true', archiveEnabled: 'false', allowUnarchivedDelete: 'true', metricsLagMinutes: '30',
+      deleteOrphans: 'true', archiveEnabled: 'false', allowUnarchivedDelete: 'true', metricsLagMinutes: '30', failureRateMinExports: '20',
     }));
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(30 1 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 3);
@@ -55,6 +55,9 @@ describe('ExportOpsStack', () => {
     expect(fns['file-cleanup'].Environment.Variables.DELETE_ORPHANS).toBe('true');
     expect(fns['metrics-aggregate'].Environment.Variables.METRICS_LAG_MINUTES).toBe('30');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExportsTotal', Namespace: 'Acme/Exports' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'ExportOps-FailureRate', Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(total >= 20, 100 * failed / total, 0)' })]),
+    });
   });
 
   test('new secret: blank placeholder, each function may only GetSecretValue on it', () => {

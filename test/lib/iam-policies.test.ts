@@ -136,11 +136,10 @@ describe('the stack under AWS policy evaluation (account 111122223333, eu-west-1
       expect(new Set((await Promise.all(publish(OTHER_ACCOUNT))).map((v) => v.result))).toEqual(new Set(['ImplicitlyDenied']));
     });
 
-    // EXPECTED TO FAIL on this branch: the topic policy holds only the TLS Deny, and a topic
-    // policy replaces SNS's default one, so nothing allows cloudwatch.amazonaws.com to publish and
-    // every alarm notification is dropped. Fixed on branch `monitor` (lib/monitoring/*); once that
-    // is merged this test passes and jest reports the `test.failing` as an error: make it `test`.
-    test.failing('CloudWatch alarms may publish to the alarm topic (sns:Publish, from this account\'s alarms)', async () => {
+    // A topic policy replaces SNS's default one: with only the TLS Deny (as before
+    // lib/monitoring/alarm-topic.ts added the Allow), nothing let cloudwatch.amazonaws.com publish
+    // and every alarm notification was dropped. This failed then.
+    test('CloudWatch alarms may publish to the alarm topic (sns:Publish, from this account\'s alarms)', async () => {
       const deliveries = alarmDeliveries();
       await expectAllowed(deliveries.map(({ alarmArn, topicArn }) => ({
         principal: { service: 'cloudwatch.amazonaws.com' }, action: 'sns:Publish', resource: topicArn,

@@ -1,23 +1,27 @@
 import { Duration, TimeZone } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { METRICS } from '../../lambdas/shared/metric-catalog';
 import { Monitoring, MonitoringProps } from '../../lib/monitoring';
 import { ScheduledJob } from '../../lib/scheduled-job';
 import { FIXTURE_ENTRY, nagFindings, testStack } from './helpers';
 
-function setup(props: Partial<MonitoringProps> = {}) {
+function setup(props: Partial<MonitoringProps> = {}, withGroup = true) {
   const stack = testStack();
+  const scheduleGroup = withGroup ? new scheduler.ScheduleGroup(stack, 'Group') : undefined;
   const job = (jobName: string) => new ScheduledJob(stack, jobName, {
     jobName,
     entry: FIXTURE_ENTRY,
     schedule: scheduler.ScheduleExpression.expression('cron(0 * * * ? *)', TimeZone.ETC_UTC),
+    scheduleGroup,
   });
   const monitoring = new Monitoring(stack, 'Monitoring', {
     exportMetricsJob: job('metrics-aggregate'),
     cleanupJobs: [
-      { job: job('file-cleanup'), failureMetrics: ['FilesFailed', 'CleanupFailures'] },
-      { job: job('log-cleanup'), failureMetrics: ['LogCleanupFailures'] },
+      { job: job('file-cleanup'), failureMetrics: [METRICS.FilesFailed, METRICS.CleanupFailures], runInterval: Duration.days(1) },
+      { job: job('log-cleanup'), failureMetrics: [METRICS.LogCleanupFailures], failureThreshold: 0, runInterval: Duration.days(31) },
     ],
+    scheduleGroup,
     ...props,
   });
   return { stack, monitoring, template: Template.fromStack(stack) };
@@ -30,17 +34,39 @@ const alarm = (template: Template, idPrefix: string) => {
 };
 
 describe('Monitoring', () => {
-  test('topic: KMS encrypted with a key CloudWatch may use, TLS only', () => {
+  // A topic policy replaces SNS's default policy: with only the TLS Deny in it, nothing allowed
+  // CloudWatch to publish and no alarm could notify anyone.
+  const fromOurAlarms = {
+    StringEquals: { 'aws:SourceAccount': '123456789012' },
+    ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:eu-west-1:123456789012:alarm:*']] } },
+  };
+
+  test('topic: TLS only, and CloudWatch alarms of this account and region may publish', () => {
     const { template } = setup();
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy'));
+    expect(policies).toHaveLength(1);
+    const statements = (policies[0] as any).Properties.PolicyDocument.Statement;
+    expect(statements).toHaveLength(2);
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      expect.objectContaining({
+        Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish',
+        Resource: { Ref: expect.stringMatching(/^MonitoringTopic/) }, Condition: fromOurAlarms,
+      }),
+    ]));
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  test('topic key: rotated, CloudWatch may encrypt for the topic, under the same conditions', () => {
+    const { template } = setup();
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' } })]) },
+      KeyPolicy: { Statement: Match.arrayWith([{
+        Sid: 'AllowCloudWatchAlarms', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: '*', Condition: fromOurAlarms,
+      }]) },
     });
-    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
-    });
-    template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
   test('optional email subscription, with its own DLQ', () => {
@@ -51,7 +77,7 @@ describe('Monitoring', () => {
     alarm(template, 'MonitoringSubscriptionUndelivered');
   });
 
-  test('failure rate: metric math over one hour, missing data not breaching, notifies the topic', () => {
+  test('failure rate: metric math over one hour with a minimum volume, missing data not breaching, notifies the topic', () => {
     const { template } = setup();
     const props = alarm(template, 'MonitoringFailureRateAlarm');
     expect(props).toMatchObject({
@@ -64,7 +90,9 @@ describe('Monitoring', () => {
       OKActions: [{ Ref: expect.stringMatching(/^MonitoringTopic/) }],
     });
     const expr = props.Metrics.find((m: any) => m.Expression);
-    expect(expr).toMatchObject({ Expression: 'IF(total > 0, 100 * failed / total, 0)', ReturnData: true });
+    expect(expr).toMatchObject({ Expression: 'IF(total >= 10, 100 * failed / total, 0)', ReturnData: true });
+    expect(alarm(setup({ failureRateMinExports: 25 }).template, 'MonitoringFailureRateAlarm').Metrics.find((m: any) => m.Expression).Expression)
+      .toBe('IF(total >= 25, 100 * failed / total, 0)');
     // The expression's explicit one-hour period is rendered onto its inputs.
     const inputs = props.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat);
     expect(inputs).toEqual(expect.arrayContaining([
@@ -85,8 +113,9 @@ describe('Monitoring', () => {
     expect(fileFailures.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat)).toEqual(['FilesFailed', 'CleanupFailures'].map((name) => ({
       Metric: { Namespace: 'ExportOps', MetricName: name, Dimensions: [{ Name: 'Job', Value: 'file-cleanup' }] }, Period: 86400, Stat: 'Sum',
     })));
+    // One count per failed run of a monthly job: any failure alarms (its own threshold wins).
     expect(alarm(template, 'MonitoringLogCleanupFailures')).toMatchObject({
-      MetricName: 'LogCleanupFailures', Dimensions: [{ Name: 'Job', Value: 'log-cleanup' }], Threshold: 7,
+      MetricName: 'LogCleanupFailures', Dimensions: [{ Name: 'Job', Value: 'log-cleanup' }], Statistic: 'Sum', Period: 86400, Threshold: 0,
     });
   });
 
@@ -102,6 +131,51 @@ describe('Monitoring', () => {
     expect(queues).toEqual([expect.stringMatching(/DeadLetterQueue/), expect.stringMatching(/FailureQueue/)]);
   });
 
+  test.each(['FileCleanup', 'LogCleanup', 'MetricsAggregate'])('%s: throttles and close-to-timeout alarms', (job) => {
+    const { template } = setup();
+    expect(alarm(template, `Monitoring${job}Throttles`)).toMatchObject({
+      MetricName: 'Throttles', Namespace: 'AWS/Lambda', Statistic: 'Sum', Period: 300, Threshold: 0, TreatMissingData: 'notBreaching',
+    });
+    // ScheduledJob's default timeout is 5 minutes: 80 % of it.
+    expect(alarm(template, `Monitoring${job}NearTimeout`)).toMatchObject({
+      MetricName: 'Duration', Namespace: 'AWS/Lambda', Statistic: 'Maximum', Period: 300, Threshold: 240_000, ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(alarm(setup({ timeoutAlarmPercent: 90 }).template, `Monitoring${job}NearTimeout`).Threshold).toBe(270_000);
+  });
+
+  test('Scheduler target errors and dropped invocations of the jobs\' schedule group; none without a group', () => {
+    const { template } = setup();
+    const groupName = (Object.values(template.findResources('AWS::Scheduler::ScheduleGroup'))[0] as any).Properties.Name;
+    template.resourcePropertiesCountIs('AWS::Scheduler::Schedule', { GroupName: groupName }, 3);
+    for (const [id, metricName] of [['SchedulerTargetErrors', 'TargetErrorCount'], ['SchedulerDropped', 'InvocationDroppedCount']]) {
+      expect(alarm(template, `Monitoring${id}`)).toMatchObject({
+        Namespace: 'AWS/Scheduler', MetricName: metricName, Statistic: 'Sum', Period: 3600, Threshold: 0,
+        Dimensions: [{ Name: 'ScheduleGroup', Value: groupName }],
+      });
+    }
+    const without = Object.keys(setup({}, false).template.findResources('AWS::CloudWatch::Alarm'));
+    expect(without.filter((id) => id.startsWith('MonitoringScheduler'))).toEqual([]);
+  });
+
+  test('SNS notifications that failed', () => {
+    expect(alarm(setup().template, 'MonitoringNotificationsFailed')).toMatchObject({
+      Namespace: 'AWS/SNS', MetricName: 'NumberOfNotificationsFailed', Statistic: 'Sum', Threshold: 0,
+      Dimensions: [{ Name: 'TopicName', Value: { 'Fn::GetAtt': [expect.stringMatching(/^MonitoringTopic/), 'TopicName'] } }],
+    });
+  });
+
+  test('every alarm: named <stack>-<id>, a runbook line, notifies on ALARM and OK', () => {
+    const { template, monitoring } = setup({ alarmEmail: 'ops@example.com' });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a: any) => a.Properties);
+    expect(alarms).toHaveLength(monitoring.specs.length);
+    expect(alarms.map((a) => a.AlarmName).sort()).toEqual(monitoring.specs.map((s) => `Test-${s.id}`).sort());
+    for (const a of alarms) {
+      expect(a.AlarmDescription).toMatch(/^export-ops: .+\. Look at: .+\. Run: (npx export-ops|aws) /);
+      expect(a.AlarmActions).toHaveLength(1);
+      expect(a.OKActions).toHaveLength(1);
+    }
+  });
+
   test('heartbeat: alarms when the metrics job has not completed a run for two hours', () => {
     const { template } = setup();
     expect(alarm(template, 'MonitoringMetricsJobNotRunning')).toMatchObject({
@@ -115,6 +189,21 @@ describe('Monitoring', () => {
       TreatMissingData: 'breaching',
     });
     expect(alarm(setup({ heartbeatWindow: Duration.hours(3) }).template, 'MonitoringMetricsJobNotRunning').EvaluationPeriods).toBe(3);
+  });
+
+  test('heartbeat: the daily file cleanup has not completed a run in two day periods', () => {
+    const { template } = setup();
+    expect(alarm(template, 'MonitoringFileCleanupNotRunning')).toMatchObject({
+      MetricName: 'JobDurationMs', Dimensions: [{ Name: 'Job', Value: 'file-cleanup' }], Statistic: 'SampleCount',
+      Period: 86400, EvaluationPeriods: 2, DatapointsToAlarm: 2, Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
+    });
+  });
+
+  test('heartbeat: the monthly log cleanup, by the age the metrics job reports, above 31 + 2 days', () => {
+    expect(alarm(setup().template, 'MonitoringLogCleanupNotRunning')).toMatchObject({
+      Namespace: 'ExportOps', MetricName: 'SecondsSinceLastSuccess', Dimensions: [{ Name: 'Job', Value: 'log-cleanup' }], Statistic: 'Maximum',
+      Period: 3600, EvaluationPeriods: 1, Threshold: 33 * 86400, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching',
+    });
   });
 
   test('dashboard shows export and job metrics', () => {

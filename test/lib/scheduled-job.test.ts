@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { TimeZone } from 'aws-cdk-lib';
+import { METRICS } from '../../lambdas/shared/metric-catalog';
 import { ScheduledJob } from '../../lib/scheduled-job';
 import { FIXTURE_ENTRY, nagFindings, testStack } from './helpers';
 
@@ -101,9 +102,12 @@ describe('ScheduledJob', () => {
 
   test('metric() carries the Job dimension and namespace', () => {
     const { job } = setup({ metricsNamespace: 'Custom' });
-    const metric = job.metric('FilesDeleted');
+    const metric = job.metric(METRICS.FilesDeleted);
     expect(metric.namespace).toBe('Custom');
     expect(metric.dimensions).toEqual({ Job: 'file-cleanup' });
+    expect(metric.metricName).toBe('FilesDeleted');
+    // A metric the catalog does not have this job emit cannot be built.
+    expect(() => job.metric(METRICS.LogsArchived)).toThrow(/not emitted by file-cleanup/);
   });
 
   test('cdk-nag AwsSolutions and Serverless report nothing unacknowledged', () => {

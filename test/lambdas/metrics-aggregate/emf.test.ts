@@ -36,7 +36,12 @@ describe(`metrics EMF output of run metrics (${databaseMode})`, () => {
     expect(code).toBe(0);
     const docs = out.emf();
     const exportDocs = docs.filter((d) => 'ExportsTotal' in d);
-    const jobDocs = docs.filter((d) => !('ExportsTotal' in d));
+    const jobDocs = docs.filter((d) => !('ExportsTotal' in d) && d.Job === 'metrics-aggregate');
+    // Plus one age document per watched job, with that job's name (the monthly job's heartbeat).
+    const ages = docs.filter((d) => 'SecondsSinceLastSuccess' in d);
+    expect(ages.map((d) => [d.Job, d._aws.CloudWatchMetrics[0].Dimensions, d._aws.CloudWatchMetrics[0].Metrics])).toEqual(['file-cleanup', 'log-cleanup'].map((job) =>
+      [job, [['Job']], [{ Name: 'SecondsSinceLastSuccess', Unit: 'Seconds' }]]));
+    expect(docs).toHaveLength(4 * 5 + 1 + 2);
     expect(exportDocs).toHaveLength(4 * 5);
     for (const doc of docs) expect(emfProblems(doc)).toEqual([]);
 
