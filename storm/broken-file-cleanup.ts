@@ -3,7 +3,7 @@
  * STORM_BROKEN=mark-before-remove. It marks each batch's rows `expired` first and removes their
  * files after: an uninterrupted run ends in the right state, but a kill between the two leaves
  * rows expired whose files are still stored (and no later run looks at them again). The storm
- * must report it.
+ * must report it. Files are removed one call each, so that window is most of the run.
  */
 import { fileCleanupJob, type FileCleanupInput, type FileCleanupResult } from '../lambdas/file-cleanup/job';
 import { jobNow } from '../lambdas/shared/clock';
@@ -38,9 +38,13 @@ export const brokenFileCleanupJob: JobDefinition<FileCleanupInput, FileCleanupRe
       // The bug: rows marked expired before their files are removed.
       must('export_ops_mark_files_expired', await deps.supabase.rpc('export_ops_mark_files_expired', { p_ids: rows.map((r) => r.id) }));
       const names = rows.map((r) => objectPath(r.file_url as string | null, bucket)).filter((n): n is string => n !== null);
-      const removal = await deps.supabase.storage.from(bucket).remove(names);
-      if (removal.error) throw removal.error;
-      deleted += removal.data?.length ?? 0;
+      // One remove() per file, as the seed's cron route did: the window between the mark and
+      // the last removal is then most of the run, so a few random kills find it.
+      for (const name of names) {
+        const removal = await deps.supabase.storage.from(bucket).remove([name]);
+        if (removal.error) throw removal.error;
+        deleted += removal.data?.length ?? 0;
+      }
     }
     return {
       deleted_count: deleted, failed_count: 0, bytes_reclaimed: 0, more: false,

@@ -43,6 +43,8 @@ export interface Scenario {
   prepare(iteration: number): Promise<Iteration>;
   /** At the end of the storm: what must never have been touched. */
   final(): Promise<Tally>;
+  /** What the storm did in all, for the report. */
+  describe(): Promise<string>;
 }
 
 const target = (stack: LocalStack) => ({ db: stack.db, storageDir: stack.storageDir, supabaseUrl: stack.supabase.url });
@@ -114,6 +116,10 @@ export function fileCleanupScenario(stack: LocalStack, filesPerIteration: number
       const { rows } = await stack.db.query<{ n: number }>(`select count(*)::int as n from storage.objects where name = any($1::text[])`, [untouchedFiles]);
       problem(t, 'file of a not-due row removed', untouchedFiles.length - rows[0].n);
       return t;
+    },
+    async describe() {
+      const { rows } = await stack.db.query<{ n: number }>(`select count(*)::int as n from public.export_logs where status = 'expired'`);
+      return `${rows[0].n} rows expired and their files removed; ${untouched.size} not-due/flagged rows and ${untouchedFiles.length} files kept`;
     },
   };
 }
@@ -213,6 +219,14 @@ export function logCleanupScenario(stack: LocalStack, rowsPerIteration: number, 
       };
     },
     final: async () => emptyTally(),
+    async describe() {
+      const { rows } = await stack.db.query<{ parts: number; archived: number; left: number }>(
+        `select (select count(*)::int from export_ops.archive_parts) as parts,
+                (select coalesce(sum(row_count), 0)::int from export_ops.archive_parts) as archived,
+                (select count(*)::int from public.export_logs) as left`,
+      );
+      return `${rows[0].archived} rows archived in ${rows[0].parts} parts; ${rows[0].left} rows kept in the table`;
+    },
   };
 }
 
@@ -309,5 +323,6 @@ export function metricsScenario(stack: LocalStack, hours: number): Scenario {
       };
     },
     final: async () => emptyTally(),
+    describe: async () => `each iteration: the ${hours} windows emitted again from scratch`,
   };
 }

@@ -46,6 +46,8 @@ export interface StormReport {
   doubled: number;
   duplicates: number;
   problems: Map<string, number>;
+  /** What the storm did in all (rows archived, files removed, …). */
+  done: string;
   /** True when nothing was lost or doubled, no rerun failed and no check found a problem. */
   ok: boolean;
 }
@@ -108,7 +110,7 @@ export async function stormJob(job: StormJob, options: StormOptions): Promise<St
     const total = emptyTally();
     const report: StormReport = {
       job, seed: options.seed, work: scenario.work, measuredMs: 0, attempts: 0, midWorkKills: 0, startupKills: 0, afterEndKills: 0,
-      reruns: 0, failedReruns: 0, lost: 0, doubled: 0, duplicates: 0, problems: total.problems, ok: false,
+      reruns: 0, failedReruns: 0, lost: 0, doubled: 0, duplicates: 0, problems: total.problems, done: '', ok: false,
     };
 
     // One uninterrupted run on the same shape of work: the kills are drawn from its duration.
@@ -158,6 +160,7 @@ export async function stormJob(job: StormJob, options: StormOptions): Promise<St
       log(`${job} #${i}: kill at ${killAt} ms (${kind})${found ? ` — ${found}` : ''}`);
     }
     addTally(total, await scenario.final());
+    report.done = await scenario.describe();
     report.lost = total.lost;
     report.doubled = total.doubled;
     report.duplicates = total.duplicates;
@@ -182,6 +185,7 @@ export function formatReport(r: StormReport): string {
   out += line('doubled', r.job === 'file-cleanup' ? 'n/a' : r.doubled);
   out += line('duplicates (windows emitted twice)', r.job === 'metrics-aggregate' ? `${r.duplicates} (${r.duplicates - r.doubled} harmless: same values and timestamp)` : 'n/a');
   for (const [name, n] of r.problems) out += line(`problem: ${name}`, n);
+  out += line('end state', r.done);
   out += line('verdict', r.ok ? 'PASS' : 'FAIL');
   return out;
 }
