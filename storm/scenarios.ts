@@ -118,8 +118,12 @@ export function fileCleanupScenario(stack: LocalStack, filesPerIteration: number
       return t;
     },
     async describe() {
-      const { rows } = await stack.db.query<{ n: number }>(`select count(*)::int as n from public.export_logs where status = 'expired'`);
-      return `${rows[0].n} rows expired and their files removed; ${untouched.size} not-due/flagged rows and ${untouchedFiles.length} files kept`;
+      const { rows } = await stack.db.query<{ expired: number; gone: number }>(
+        `select count(*)::int as expired,
+                count(*) filter (where not exists (select 1 from storage.objects o where o.bucket_id = x.storage_bucket and o.name = x.storage_path))::int as gone
+           from public.export_logs e join export_ops.exports x on x.id = e.id where e.status = 'expired'`,
+      );
+      return `${rows[0].expired} rows expired (${rows[0].gone} of them with the file gone); ${untouched.size} not-due/flagged rows and ${untouchedFiles.length} files kept`;
     },
   };
 }
