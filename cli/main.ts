@@ -6,6 +6,7 @@
  *   export-ops run file-cleanup|log-cleanup|metrics [options]   (see `export-ops run --help`)
  *   export-ops restore --from <s3 prefix or manifest key> [--dry-run]
  *   export-ops bench [--quick]
+ *   export-ops storm [file-cleanup|log-cleanup|metrics] [--kills N] [--seed S]
  */
 const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   local: () => import('./local'),
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   run: () => import('./run'),
   restore: () => import('./restore'),
   bench: () => import('../bench/main'),
+  storm: () => import('../storm/main'),
 };
 
 const USAGE = `usage: export-ops <command> [options]
@@ -23,6 +25,7 @@ commands:
   run       run one job: file-cleanup, log-cleanup or metrics
   restore   put archived export logs back from S3
   bench     print speed and memory figures of each job on the local stack
+  storm     kill each job at random times and check nothing is lost or doubled
 `;
 
 async function main(argv: string[]): Promise<number> {

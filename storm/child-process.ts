@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..');
+/**
+ * Node 24 from node_modules (the system node may be older), with tsx loaded in the same process
+ * (`--import tsx`): tsx's CLI would run the script in a grandchild that a SIGKILL of the CLI
+ * leaves running.
+ */
+const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+const CHILD = join(__dirname, 'child.ts');
+
+export interface ChildRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Everything the child printed, a killed child's included (up to its death). */
+  stdout: string;
+  stderr: string;
+  /** Set when a kill was scheduled and landed before the child exited. */
+  killed: boolean;
+  /** The job's result (last stdout line), when it finished. */
+  result?: { more?: boolean } & Record<string, unknown>;
+  elapsedMs: number;
+}
+
+/**
+ * Runs storm/child.ts for one job; with `killAfterMs`, SIGKILLs it that long after the spawn
+ * (unless it exited first).
+ */
+export function runChild(job: string, input: unknown, env: NodeJS.ProcessEnv, killAfterMs?: number): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(NODE, ['--import', 'tsx', CHILD, job, JSON.stringify(input)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => {
+      if (child.exitCode === null && child.signalCode === null) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    }, killAfterMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      let result: ChildRun['result'];
+      const last = stdout.trim().split('\n').pop() ?? '';
+      try {
+        const parsed = JSON.parse(last) as { result?: ChildRun['result'] };
+        result = parsed.result;
+      } catch {
+        result = undefined;
+      }
+      resolve({ code, signal, stdout, stderr, killed, result, elapsedMs: Date.now() - started });
+    });
+  });
+}
+
+/** Seeded PRNG (mulberry32): the same seed gives the same kill schedule. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
