@@ -96,17 +96,17 @@ describe('Monitoring', () => {
     // The expression's explicit one-hour period is rendered onto its inputs.
     const inputs = props.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat);
     expect(inputs).toEqual(expect.arrayContaining([
-      { Metric: { Namespace: 'ExportOps', MetricName: 'ExportsFailed' }, Period: 3600, Stat: 'Sum' },
-      { Metric: { Namespace: 'ExportOps', MetricName: 'ExportsTotal' }, Period: 3600, Stat: 'Sum' },
+      { Metric: { Namespace: 'ExportOps', MetricName: 'ExportsFailed' }, Period: 3600, Stat: 'Maximum' },
+      { Metric: { Namespace: 'ExportOps', MetricName: 'ExportsTotal' }, Period: 3600, Stat: 'Maximum' },
     ]));
   });
 
   test('duration, volume and cleanup-failure alarms with their thresholds', () => {
     const { template } = setup({ avgDurationThresholdMs: 4000, volumeThreshold: 500, cleanupFailuresThreshold: 7 });
     expect(alarm(template, 'MonitoringAverageDuration')).toMatchObject({
-      MetricName: 'ExportDurationAvg', Namespace: 'ExportOps', Statistic: 'Average', Period: 3600, Threshold: 4000,
+      MetricName: 'ExportDurationAvg', Namespace: 'ExportOps', Statistic: 'Maximum', Period: 3600, Threshold: 4000,
     });
-    expect(alarm(template, 'MonitoringVolume')).toMatchObject({ MetricName: 'ExportsTotal', Statistic: 'Sum', Period: 3600, Threshold: 500 });
+    expect(alarm(template, 'MonitoringVolume')).toMatchObject({ MetricName: 'ExportsTotal', Statistic: 'Maximum', Period: 3600, Threshold: 500 });
     const fileFailures = alarm(template, 'MonitoringFileCleanupFailures');
     expect(fileFailures.Threshold).toBe(7);
     expect(fileFailures.Metrics.find((m: any) => m.Expression).Expression).toBe('FILL(f0, 0) + FILL(f1, 0)');
