@@ -9,10 +9,11 @@ import type { LocalStack } from '../../local/stack';
 import {
   type AlarmProperties, type AlarmState, type Datapoint, datapointsFromEmf, dimensionValue, emfDocuments, evaluateAlarm,
 } from '../support/cloudwatch/evaluate-alarm';
-import { captureStdout, jobDepsFor } from '../support/jobs';
+import { jobDepsFor } from '../support/jobs';
 import { databaseMode, startTestStack } from '../support/stack';
 import { insertExports, storageUrl, USER } from '../lambdas/file-cleanup/fixtures';
 import { exportOpsStack } from './helpers';
+import { captureStdout } from '../lambdas/metrics-aggregate/support';
 
 /**
  * Every alarm of the synthesized stack, evaluated by test/support/cloudwatch/evaluate-alarm.ts
@@ -53,13 +54,17 @@ describe(`every alarm evaluated on the metrics the jobs emit (${databaseMode})`,
   };
 
   async function run<I, R extends JobResult>(job: JobDefinition<I, R>, input: I, env: Record<string, string> = {}, throws = false): Promise<Doc[]> {
-    const { lines } = await captureStdout(async () => {
+    // Captured, not echoed: hundreds of EMF lines.
+    const out = captureStdout();
+    try {
       const deps = await jobDepsFor(stack, job.name as JobName, env);
       const outcome = runJob(job, deps, input);
       if (throws) await expect(outcome).rejects.toThrow();
       else await outcome;
-    });
-    return emfDocuments(lines);
+      return emfDocuments(out.lines());
+    } finally {
+      out.restore();
+    }
   }
   const metricsOver = (from: number, to: number) => run(metricsAggregateJob, metricsAggregateJob.input.parse({ from: iso(from), to: iso(to) }));
 

@@ -215,6 +215,33 @@ describe('Monitoring', () => {
     }
   });
 
+  test('every read of a per-window export metric uses Maximum over the window\'s hour: a window emitted twice moves nothing', () => {
+    const { template } = setup();
+    const exportNames = new Set(Object.values(METRICS).filter((m) => m.dimensionSets.some((d) => d.length === 0)).map((m) => m.name));
+    expect(exportNames).toContain('ExportsTotal');
+    const reads: { where: string; stat: string; period: number }[] = [];
+    for (const [id, a] of Object.entries(template.findResources('AWS::CloudWatch::Alarm'))) {
+      const p = a.Properties;
+      if (exportNames.has(p.MetricName)) reads.push({ where: id, stat: p.Statistic, period: p.Period });
+      for (const m of p.Metrics ?? []) {
+        if (exportNames.has(m.MetricStat?.Metric.MetricName)) reads.push({ where: `${id} ${m.Id}`, stat: m.MetricStat.Stat, period: m.MetricStat.Period });
+      }
+    }
+    for (const d of Object.values(template.findResources('AWS::CloudWatch::Dashboard'))) {
+      const raw = d.Properties.DashboardBody;
+      const text = typeof raw === 'string' ? raw : raw['Fn::Join'][1].map((x: unknown) => (typeof x === 'string' ? x : '<token>')).join(raw['Fn::Join'][0]);
+      for (const widget of JSON.parse(text).widgets) {
+        for (const row of widget.properties.metrics ?? []) {
+          if (row[0] !== 'ExportOps' || !exportNames.has(row[1])) continue;
+          const options = row.find((x: unknown) => typeof x === 'object') ?? {};
+          reads.push({ where: `${widget.properties.title} ${row[1]}`, stat: options.stat ?? 'Average', period: options.period ?? 300 });
+        }
+      }
+    }
+    expect(reads.length).toBeGreaterThan(20);
+    expect(reads.filter((r) => r.stat !== 'Maximum' || r.period !== 3600)).toEqual([]);
+  });
+
   test('Logs Insights saved queries for the common questions', () => {
     const { template } = setup();
     const queries = Object.values(template.findResources('AWS::Logs::QueryDefinition')).map((q: any) => q.Properties);
