@@ -207,6 +207,24 @@ describe(`every alarm evaluated on the metrics the jobs emit (${databaseMode})`,
     expect(evaluateAll(scenarios['file cleanup: 6 files not deleted in a day (threshold 5)']()).FileCleanupFailures.values).toEqual([6]);
   });
 
+  test('each AWS-namespace alarm goes to ALARM on one synthesized breaching datapoint of its first input, alone', () => {
+    const at = D0 + DAY;
+    const awsAlarms = Object.entries(alarms).filter(([, a]) =>
+      (a.Namespace ?? a.Metrics?.find((m) => m.MetricStat)?.MetricStat?.Metric.Namespace ?? '').startsWith('AWS/'));
+    expect(awsAlarms.map(([id]) => id)).toEqual(expect.arrayContaining(['MetricsAggregateThrottles', 'FileCleanupUndelivered', 'LogCleanupNearTimeout',
+      'SchedulerTargetErrors', 'SchedulerDropped', 'NotificationsFailed']));
+    for (const [id, a] of awsAlarms) {
+      const input = a.MetricName
+        ? { namespace: a.Namespace as string, name: a.MetricName, dims: a.Dimensions }
+        : (({ Metric: m }) => ({ namespace: m.Namespace, name: m.MetricName, dims: m.Dimensions }))(a.Metrics!.find((m) => m.MetricStat)!.MetricStat!);
+      const point: Datapoint = { namespace: input.namespace, name: input.name, timestamp: at - 60_000, value: a.Threshold + 1,
+        dimensions: Object.fromEntries((input.dims ?? []).map((d) => [d.Name, dimensionValue(d.Value)])) };
+      const points = [...datapointsFromEmf(baseline(at)), point];
+      const result = states(Object.fromEntries(Object.entries(alarms).map(([k, x]) => [k, evaluateAlarm(x, points, at, 'OK')])));
+      expect({ id, result }).toEqual({ id, result: Object.fromEntries(Object.keys(alarms).map((k) => [k, k === id ? 'ALARM' : 'OK'])) });
+    }
+  });
+
   describe('a window emitted twice (a crashed metrics run) changes nothing', () => {
     const twice = (s: Scenario): Scenario => ({ ...s, docs: [...s.docs, ...s.docs.filter((d) => !isRunDoc(d))] });
 
