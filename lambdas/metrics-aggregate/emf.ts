@@ -19,6 +19,15 @@ export const EXPORT_METRICS = {
   fileSizeMax: METRICS.ExportFileSizeMax,
 } as const;
 
+/**
+ * Effectively once. A window is claimed, written, then recorded (export_ops.metric_windows); a
+ * run that dies after writing and before recording can leave it to be written again, so a
+ * window may reach CloudWatch twice (at-least-once emission), and CloudWatch keeps both copies.
+ * Each document carries one datapoint per metric, stamped at the window start, so the stack
+ * reads these metrics with Maximum over the window's hour (WINDOW_STATISTIC in
+ * lib/monitoring/metrics.ts), which a duplicate does not move (idempotent read). Never read
+ * them with Sum or SampleCount: those count the copies.
+ */
 /** Documents per window: one for all formats (dimension set []) and one per format (["Format"]). */
 export const DOCUMENTS_PER_WINDOW = 1 + EXPORT_FORMATS.length;
 

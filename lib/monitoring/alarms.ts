@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type CatalogMetric, METRICS } from '../../lambdas/shared/metric-catalog';
-import { dailySum, exportMetric, failureRate, jobMetric, sumOfVisible } from './metrics';
+import { dailySum, exportMetric, failureRate, jobMetric, sumOfVisible, WINDOW_STATISTIC } from './metrics';
 
 /** What monitoring needs to know about a job; `ScheduledJob` satisfies it. */
 export interface MonitoredJob {
@@ -156,6 +156,8 @@ export function alarmSpecs(i: AlarmInputs): AlarmSpec[] {
   // looking at the last 3 hours, 1 breaching, still catches it. A missing point means no
   // exports (or a stopped job, which MetricsJobNotRunning reports), never a breach.
   const late = { evaluationPeriods: 3, datapointsToAlarm: 1 };
+  // Export metrics are read with WINDOW_STATISTIC (Maximum over the window's hour): a window
+  // emitted twice by a crashed run does not move them.
   const exportsLook = 'the dashboard (Exports, Failure rate) and the saved query export-ops/failures-by-format';
   const specs: AlarmSpec[] = [
     {
@@ -168,7 +170,7 @@ export function alarmSpecs(i: AlarmInputs): AlarmSpec[] {
     },
     {
       id: 'AverageDuration', ...late,
-      metric: exportMetric(ns, METRICS.ExportDurationAvg, { statistic: 'Average', period: HOUR }),
+      metric: exportMetric(ns, METRICS.ExportDurationAvg, { statistic: WINDOW_STATISTIC, period: HOUR }),
       threshold: i.avgDurationThresholdMs,
       meaning: `exports took more than ${i.avgDurationThresholdMs} ms on average in an hour`,
       look: 'the dashboard (Export duration, P95 by format) and the saved query export-ops/slow-exports',
@@ -176,7 +178,7 @@ export function alarmSpecs(i: AlarmInputs): AlarmSpec[] {
     },
     {
       id: 'Volume', ...late,
-      metric: exportMetric(ns, METRICS.ExportsTotal, { statistic: 'Sum', period: HOUR }),
+      metric: exportMetric(ns, METRICS.ExportsTotal, { statistic: WINDOW_STATISTIC, period: HOUR }),
       threshold: i.volumeThreshold,
       meaning: `more than ${i.volumeThreshold} exports finished in an hour`,
       look: `${exportsLook}; top_users in the metrics job's log lines`,

@@ -31,6 +31,16 @@ export function jobMetric(namespace: string, jobName: string, metric: CatalogMet
   return catalogMetric(namespace, metric, { [DIMENSIONS.job]: jobName }, options);
 }
 
+/**
+ * The statistic every reader of the per-window export metrics uses (ExportsTotal, ExportsFailed,
+ * ...: one datapoint per metric, window and dimension set, stamped at the window start; see
+ * lambdas/metrics-aggregate/emf.ts). A crashed metrics run can write a window twice and
+ * CloudWatch keeps both copies: a Sum over the hour would double, the Maximum of two equal
+ * values does not move. At-least-once emission + this idempotent read = effectively once.
+ * The period must stay the window's (one hour), so each period holds one window.
+ */
+export const WINDOW_STATISTIC = 'Maximum';
+
 /** An export metric, hourly; without `format` the all-formats series. */
 export function exportMetric(namespace: string, metric: CatalogMetric, options: cloudwatch.MetricOptions & { format?: string } = {}): cloudwatch.Metric {
   const { format, ...rest } = options;
@@ -49,8 +59,8 @@ export function failureRate(namespace: string, options: { minExports?: number; f
   return new cloudwatch.MathExpression({
     expression: `IF(${total} >= ${minExports}, 100 * ${failed} / ${total}, 0)`,
     usingMetrics: {
-      [failed]: exportMetric(namespace, METRICS.ExportsFailed, { statistic: 'Sum', format }),
-      [total]: exportMetric(namespace, METRICS.ExportsTotal, { statistic: 'Sum', format }),
+      [failed]: exportMetric(namespace, METRICS.ExportsFailed, { statistic: WINDOW_STATISTIC, format }),
+      [total]: exportMetric(namespace, METRICS.ExportsTotal, { statistic: WINDOW_STATISTIC, format }),
     },
     period: Duration.hours(1),
     label: format ? `Failure rate ${format} (%)` : 'Failure rate (%)',

@@ -96,17 +96,17 @@ describe('Monitoring', () => {
     // The expression's explicit one-hour period is rendered onto its inputs.
     const inputs = props.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat);
     expect(inputs).toEqual(expect.arrayContaining([
-      { Metric: { Namespace: 'ExportOps', MetricName: 'ExportsFailed' }, Period: 3600, Stat: 'Sum' },
-      { Metric: { Namespace: 'ExportOps', MetricName: 'ExportsTotal' }, Period: 3600, Stat: 'Sum' },
+      { Metric: { Namespace: 'ExportOps', MetricName: 'ExportsFailed' }, Period: 3600, Stat: 'Maximum' },
+      { Metric: { Namespace: 'ExportOps', MetricName: 'ExportsTotal' }, Period: 3600, Stat: 'Maximum' },
     ]));
   });
 
   test('duration, volume and cleanup-failure alarms with their thresholds', () => {
     const { template } = setup({ avgDurationThresholdMs: 4000, volumeThreshold: 500, cleanupFailuresThreshold: 7 });
     expect(alarm(template, 'MonitoringAverageDuration')).toMatchObject({
-      MetricName: 'ExportDurationAvg', Namespace: 'ExportOps', Statistic: 'Average', Period: 3600, Threshold: 4000,
+      MetricName: 'ExportDurationAvg', Namespace: 'ExportOps', Statistic: 'Maximum', Period: 3600, Threshold: 4000,
     });
-    expect(alarm(template, 'MonitoringVolume')).toMatchObject({ MetricName: 'ExportsTotal', Statistic: 'Sum', Period: 3600, Threshold: 500 });
+    expect(alarm(template, 'MonitoringVolume')).toMatchObject({ MetricName: 'ExportsTotal', Statistic: 'Maximum', Period: 3600, Threshold: 500 });
     const fileFailures = alarm(template, 'MonitoringFileCleanupFailures');
     expect(fileFailures.Threshold).toBe(7);
     expect(fileFailures.Metrics.find((m: any) => m.Expression).Expression).toBe('FILL(f0, 0) + FILL(f1, 0)');
@@ -213,6 +213,33 @@ describe('Monitoring', () => {
       'LogsArchived', 'ArchiveBytes', 'JobDurationMs', '\\"Format\\",\\"markdown\\"']) {
       expect(body).toContain(name);
     }
+  });
+
+  test('every read of a per-window export metric uses Maximum over the window\'s hour: a window emitted twice moves nothing', () => {
+    const { template } = setup();
+    const exportNames = new Set(Object.values(METRICS).filter((m) => m.dimensionSets.some((d) => d.length === 0)).map((m) => m.name));
+    expect(exportNames).toContain('ExportsTotal');
+    const reads: { where: string; stat: string; period: number }[] = [];
+    for (const [id, a] of Object.entries(template.findResources('AWS::CloudWatch::Alarm'))) {
+      const p = a.Properties;
+      if (exportNames.has(p.MetricName)) reads.push({ where: id, stat: p.Statistic, period: p.Period });
+      for (const m of p.Metrics ?? []) {
+        if (exportNames.has(m.MetricStat?.Metric.MetricName)) reads.push({ where: `${id} ${m.Id}`, stat: m.MetricStat.Stat, period: m.MetricStat.Period });
+      }
+    }
+    for (const d of Object.values(template.findResources('AWS::CloudWatch::Dashboard'))) {
+      const raw = d.Properties.DashboardBody;
+      const text = typeof raw === 'string' ? raw : raw['Fn::Join'][1].map((x: unknown) => (typeof x === 'string' ? x : '<token>')).join(raw['Fn::Join'][0]);
+      for (const widget of JSON.parse(text).widgets) {
+        for (const row of widget.properties.metrics ?? []) {
+          if (row[0] !== 'ExportOps' || !exportNames.has(row[1])) continue;
+          const options = row.find((x: unknown) => typeof x === 'object') ?? {};
+          reads.push({ where: `${widget.properties.title} ${row[1]}`, stat: options.stat ?? 'Average', period: options.period ?? 300 });
+        }
+      }
+    }
+    expect(reads.length).toBeGreaterThan(20);
+    expect(reads.filter((r) => r.stat !== 'Maximum' || r.period !== 3600)).toEqual([]);
   });
 
   test('Logs Insights saved queries for the common questions', () => {
