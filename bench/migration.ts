@@ -51,7 +51,7 @@ export async function bench(options: BenchOptions): Promise<void> {
     const end = await checkEndState(admin, load);
     const catalogAfter = await appCatalog(admin);
 
-    print('migration, all 5 files (each in BEGIN … COMMIT)', ms(applied.ms));
+    print(`migration, all ${Object.keys(applied.locks).length} files (each in BEGIN … COMMIT)`, ms(applied.ms));
     print('  locks the first file holds on export_logs until COMMIT',
       Object.values(applied.locks)[0].filter((l) => l.startsWith('export_logs ')).map((l) => l.split(' ')[1]).join(', ') || 'none');
     print(`backfill (${backfill.steps} calls of ${STEP.toLocaleString('en-US')})`,

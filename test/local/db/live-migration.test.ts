@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'pg';
 import { openDatabase } from '../../../local/db/database';
-import { applyMigrations } from '../../../local/db/migrate';
+import { applyMigrations, listMigrations } from '../../../local/db/migrate';
 import { createScratchDatabase } from '../../../local/db/scratch';
 import {
   appCatalog, appTargets, applyFilesInTransactions, checkEndState, connect, latency, runBackfill, seedLiveProject,
@@ -92,7 +92,7 @@ describeOnServer(`migrating a live export_logs under app load (${mode})`, () => 
   });
 
   test('each file applies in its own BEGIN … COMMIT; only the first takes a lock on export_logs that app writes wait for', async () => {
-    expect(Object.keys(first.locks)).toHaveLength(5);
+    expect(Object.keys(first.locks)).toHaveLength((await listMigrations()).length);
     expect(first.locks[FIRST_FILE].filter((l) => l.startsWith('export_logs ') && blocksApp(l))).toEqual(['export_logs ShareRowExclusiveLock']);
     for (const [file, locks] of Object.entries(first.locks)) {
       if (file !== FIRST_FILE) expect({ file, locks: locks.filter(blocksApp) }).toEqual({ file, locks: [] });
