@@ -13,7 +13,7 @@ import { jobDepsFor } from '../support/jobs';
 import { databaseMode, startTestStack } from '../support/stack';
 import { insertExports, storageUrl, USER } from '../lambdas/file-cleanup/fixtures';
 import { exportOpsStack } from './helpers';
-import { captureStdout } from '../lambdas/metrics-aggregate/support';
+import { captureStdout } from '../support/output';
 
 /**
  * Every alarm of the synthesized stack, evaluated by test/support/cloudwatch/evaluate-alarm.ts

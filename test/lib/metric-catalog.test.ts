@@ -7,7 +7,8 @@ import { METRICS } from '../../lambdas/shared/metric-catalog';
 import type { JobName } from '../../lambdas/shared/observability';
 import { seedExports } from '../../local/seed';
 import type { LocalStack } from '../../local/stack';
-import { captureStdout, jobDepsFor } from '../support/jobs';
+import { jobDepsFor } from '../support/jobs';
+import { captureStdout } from '../support/output';
 import { databaseMode, startTestStack } from '../support/stack';
 import { exportOpsStack } from './helpers';
 

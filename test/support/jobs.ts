@@ -26,17 +26,5 @@ export function jobDepsFor<N extends JobName>(
   return createJobDeps(DEFINITIONS[job], { env: { ...stack.env, ...env }, remainingMs }) as Promise<DepsOf<N>>;
 }
 
-/** Captures what Powertools writes to stdout (EMF documents, log lines) while `fn` runs. */
-export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ value: T; lines: string[] }> {
-  const lines: string[] = [];
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    lines.push(...String(chunk).split('\n').filter(Boolean));
-    return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write;
-  try {
-    return { value: await fn(), lines };
-  } finally {
-    process.stdout.write = original;
-  }
-}
+/** The suite's one stdout capture, also importable from here (where it used to live). */
+export { captureStdout } from './output';

@@ -2,7 +2,8 @@ import { fileCleanupJob, type FileCleanupResult } from '../../../lambdas/file-cl
 import { handler } from '../../../lambdas/file-cleanup/handler';
 import { runJob } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
-import { captureStdout, jobDepsFor } from '../../support/jobs';
+import { jobDepsFor } from '../../support/jobs';
+import { captureStdout } from '../../support/output';
 import { databaseMode, startTestStack } from '../../support/stack';
 import { disagreements, insertExports, objectExists, statusOf, storageUrl, USER } from './fixtures';
 

@@ -3,7 +3,8 @@ import { createLogCleanupJob } from '../../../lambdas/log-cleanup/job';
 import { createS3Client } from '../../../lambdas/shared/s3';
 import { runJob } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
-import { captureStdout, jobDepsFor } from '../../support/jobs';
+import { jobDepsFor } from '../../support/jobs';
+import { captureStdout } from '../../support/output';
 import { databaseMode, startTestStack } from '../../support/stack';
 import { CUTOFF, eligibleIds, expectArchivedExactlyOnce, scheduledTime, seedHistory, snapshot } from './support';
 

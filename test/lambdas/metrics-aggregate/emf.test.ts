@@ -1,7 +1,8 @@
 import { main as runCli } from '../../../cli/run';
 import type { LocalStack } from '../../../local/stack';
 import { databaseMode, startTestStack } from '../../support/stack';
-import { captureStdout, emfProblems, expectedStats, fetchRows, floorHour, HOUR, rowsInWindow, seedHistory, type EmfDocument } from './support';
+import { emfProblems, expectedStats, fetchRows, floorHour, HOUR, rowsInWindow, seedHistory } from './support';
+import { captureStdout, type EmfDocument } from '../../support/output';
 
 /**
  * `export-ops run metrics` over a backfill range: the EMF lines it prints, parsed from stdout and

@@ -2,7 +2,8 @@ import { metricsAggregateJob, type MetricsResult } from '../../../lambdas/metric
 import { runJob } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
 import { databaseMode, startTestStack } from '../../support/stack';
-import { captureStdout, floorHour, HOUR, metricsDeps, seedHistory } from './support';
+import { floorHour, HOUR, metricsDeps, seedHistory } from './support';
+import { captureStdout } from '../../support/output';
 
 /**
  * Each window is emitted once: across reruns, overlapping runs, failures between claim and

@@ -2,7 +2,8 @@ import { handler } from '../../../lambdas/metrics-aggregate/handler';
 import { InputError } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
 import { databaseMode, startTestStack } from '../../support/stack';
-import { captureStdout, floorHour, HOUR } from './support';
+import { floorHour, HOUR } from './support';
+import { captureStdout } from '../../support/output';
 
 /**
  * The Lambda handler refuses bad input with an error naming what is wrong, before anything is

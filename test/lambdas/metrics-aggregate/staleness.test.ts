@@ -1,7 +1,8 @@
 import { emitStaleness } from '../../../lambdas/metrics-aggregate/staleness';
 import type { LocalStack } from '../../../local/stack';
 import { databaseMode, startTestStack } from '../../support/stack';
-import { captureStdout, metricsDeps } from './support';
+import { metricsDeps } from './support';
+import { captureStdout } from '../../support/output';
 
 /** The monthly job's heartbeat: the age of each watched job's last completed real run. */
 describe(`SecondsSinceLastSuccess (${databaseMode})`, () => {

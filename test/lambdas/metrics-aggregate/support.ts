@@ -1,32 +1,14 @@
 import type { JobDeps } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
 import { jobDepsFor } from '../../support/jobs';
+import type { EmfDocument } from '../../support/output';
 
-/** Helpers shared by the metrics tests: capture EMF from stdout, check it, aggregate rows in JS. */
+/** Helpers shared by the metrics tests: check EMF (captured with test/support/output), aggregate rows in JS. */
 
 export const HOUR = 3_600_000;
 export const floorHour = (ms: number) => Math.floor(ms / HOUR) * HOUR;
 
 export const metricsDeps = (stack: LocalStack): Promise<JobDeps> => jobDepsFor(stack, 'metrics-aggregate');
-
-/** Records what is written to stdout (Powertools writes EMF through its own Console to it). */
-export function captureStdout() {
-  const chunks: string[] = [];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }) as typeof process.stdout.write);
-  return {
-    lines: () => chunks.join('').split('\n').filter((l) => l.trim() !== ''),
-    emf: () => chunks.join('').split('\n').filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as EmfDocument),
-    restore: () => spy.mockRestore(),
-  };
-}
-
-export interface EmfDocument {
-  _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
-  [member: string]: unknown;
-}
 
 /** CloudWatch's standard units (PutMetricData's StandardUnit). */
 const UNITS = new Set(['Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes', 'Bits',

@@ -2,7 +2,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { type JobDefinition, type JobResult, noPorts, parseJobInput, runJob, scheduledInput } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
-import { captureStdout, jobDepsFor } from '../../support/jobs';
+import { jobDepsFor } from '../../support/jobs';
+import { captureStdout } from '../../support/output';
 import { databaseMode, startTestStack } from '../../support/stack';
 
 type ProbeInput = z.infer<typeof probeInput>;
