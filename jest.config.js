@@ -3,10 +3,12 @@ module.exports = {
   // Node's environment, with the output of each test (Powertools logs, EMF, console) kept back
   // and shown only when that test fails. TEST_OUTPUT=all shows everything.
   testEnvironment: '<rootDir>/test/support/quiet-environment.ts',
+  // PGlite pass: migrates one embedded database, which every test file's stack starts from.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2023' } }] },
-  // PGlite boots in ~2.5 s and the HTTP stack in a few hundred ms; some tests also synthesize
-  // the CDK app (10-20 s alone). Room for a loaded 2-core machine: a hang still fails.
+  // Some tests synthesize the CDK app (10-20 s alone) or start stacks per test. Room for a
+  // loaded 2-core machine: a hang still fails.
   testTimeout: 180_000,
 };

@@ -25,6 +25,12 @@ export interface LocalStackOptions {
   archiveBucket?: string;
   /** PostgREST db-max-rows. @default 1000 */
   maxRows?: number;
+  /**
+   * PGlite only: start the database from this data directory (a tarball from PGlite's `dump()`, e.g.
+   * of an already migrated database) instead of an empty one. The migrations are applied all
+   * the same (a no-op on a migrated snapshot). @default undefined (an empty database)
+   */
+  pgliteSnapshot?: Blob;
 }
 
 export interface LocalStack {
@@ -64,7 +70,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   try {
-    const db = await openDatabase({ databaseUrl: options.databaseUrl });
+    const db = await openDatabase({ databaseUrl: options.databaseUrl, pgliteSnapshot: options.pgliteSnapshot });
     cleanups.push(() => db.close());
     await applyMigrations(db);
     await db.query(`insert into storage.buckets (id, name, public) values ($1, $1, false) on conflict do nothing`, [exportsBucket]);

@@ -36,6 +36,12 @@ export interface OpenDatabaseOptions {
    * @default undefined (in memory)
    */
   dataDir?: string;
+  /**
+   * A PGlite data directory to start from (a tarball from PGlite's `dump()`), instead of an empty
+   * cluster; ignored for a server.
+   * @default undefined (initdb)
+   */
+  pgliteSnapshot?: Blob;
 }
 
 /**
@@ -51,5 +57,5 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     return openPostgres(options.databaseUrl);
   }
   const { openPglite } = await import('./pglite');
-  return openPglite(options.dataDir);
+  return openPglite(options.dataDir, options.pgliteSnapshot);
 }
