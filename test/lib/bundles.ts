@@ -1,18 +1,59 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { App, CfnResource } from 'aws-cdk-lib';
 import { ExportOpsStack } from '../../lib/export-ops-stack';
 import { BUNDLE_METAFILE_CONTEXT } from '../../lib/scheduled-job';
 
 export const JOB_NAMES = ['file-cleanup', 'log-cleanup', 'metrics-aggregate'] as const;
 
+type Bundles = Record<(typeof JOB_NAMES)[number], string>;
+
+const ROOT = join(__dirname, '..', '..');
+/** Everything a bundle is made from: the stack and handler sources, the locked dependencies (esbuild's too), the compiler settings. */
+const BUNDLE_INPUTS = ['lib', 'lambdas', 'package-lock.json', 'tsconfig.json', 'cdk.json', relative(ROOT, __filename)];
+
+function filesUnder(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path).sort().flatMap((name) => filesUnder(join(path, name)));
+}
+
+/** A hash of every input of the bundles, with the Node version. */
+function bundleInputsHash(): string {
+  const hash = createHash('sha256').update(process.version);
+  for (const file of BUNDLE_INPUTS.flatMap((input) => filesUnder(join(ROOT, input)))) {
+    hash.update(relative(ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
 /**
- * Synthesizes the real stack with real esbuild bundling of the real handlers, and returns each
- * function's bundle folder (the asset that would be uploaded, plus esbuild's `index.meta.json`),
- * by job name.
+ * The real stack synthesized with real esbuild bundling of the real handlers: each function's
+ * bundle folder (the asset that would be uploaded, plus esbuild's `index.meta.json`), by job
+ * name. Synthesis takes 10-20 s, so the folders are kept in the temporary folder under a hash of
+ * every input ({@link BUNDLE_INPUTS}): a run after any change to them synthesizes again.
  */
-export function synthesizeBundles(): Record<(typeof JOB_NAMES)[number], string> {
+export function synthesizeBundles(): Bundles {
+  const cache = join(tmpdir(), 'export-ops-test-cache', `bundles-${bundleInputsHash()}`);
+  const byJob = Object.fromEntries(JOB_NAMES.map((name) => [name, join(cache, name)])) as Bundles;
+  if (existsSync(cache)) return byJob;
+  const fresh = synthesizeFreshBundles();
+  const partial = `${cache}.${process.pid}.partial`;
+  for (const name of JOB_NAMES) cpSync(fresh[name], join(partial, name), { recursive: true });
+  rmSync(dirname(fresh['file-cleanup']), { recursive: true, force: true });
+  writeFileSync(join(partial, 'inputs.txt'), `${BUNDLE_INPUTS.join('\n')}\n`);
+  try {
+    renameSync(partial, cache);
+  } catch (error) {
+    // Another test process cached the same bundles first.
+    rmSync(partial, { recursive: true, force: true });
+    if (!existsSync(cache)) throw error;
+  }
+  return byJob;
+}
+
+function synthesizeFreshBundles(): Bundles {
   const outdir = mkdtempSync(join(tmpdir(), 'export-ops-cdk-'));
   const app = new App({ outdir, context: { [BUNDLE_METAFILE_CONTEXT]: true } });
   const stack = new ExportOpsStack(app, 'ExportOps', {
@@ -27,7 +68,7 @@ export function synthesizeBundles(): Record<(typeof JOB_NAMES)[number], string> 
     const logicalId = stack.resolve((jobs[name].function.node.defaultChild as CfnResource).logicalId) as string;
     const key = template.Resources[logicalId].Properties.Code?.S3Key as string;
     return [name, join(outdir, `asset.${key.replace(/\.zip$/, '')}`)];
-  })) as Record<(typeof JOB_NAMES)[number], string>;
+  })) as Bundles;
 }
 
 /** The part of esbuild's metafile read here: bytes each input contributed to each output. */
