@@ -48,23 +48,34 @@ export function captureStdout<T>(fn?: () => Promise<T>): CapturedStdout | Promis
   })();
 }
 
+/** Captures in progress, oldest first. Only the newest records a write, so overlapping captures (runs under Promise.all) do not count one line twice. */
+const active: string[][] = [];
+let installed: { stream: NodeJS.WriteStream; write: NodeJS.WriteStream['write'] } | undefined;
+
 function startCapture(): CapturedStdout {
   const chunks: string[] = [];
-  const stdout = process.stdout;
-  const original = stdout.write;
-  stdout.write = function write(this: unknown, chunk: string | Uint8Array, ...rest: unknown[]) {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return (original as (...args: unknown[]) => boolean).call(stdout, chunk, ...rest);
-  } as typeof stdout.write;
-  let restored = false;
+  if (!installed) {
+    const stream = process.stdout;
+    const write = stream.write;
+    installed = { stream, write };
+    stream.write = function capturing(chunk: string | Uint8Array, ...rest: unknown[]) {
+      active.at(-1)?.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return (write as (...args: unknown[]) => boolean).call(stream, chunk, ...rest);
+    } as typeof stream.write;
+  }
+  active.push(chunks);
   const lines = () => chunks.join('').split('\n').filter((line) => line.trim() !== '');
   return {
     lines,
     emf: () => lines().filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line) as EmfDocument),
     restore: () => {
-      if (restored) return;
-      restored = true;
-      stdout.write = original;
+      const at = active.indexOf(chunks);
+      if (at < 0) return;
+      active.splice(at, 1);
+      if (active.length === 0 && installed) {
+        installed.stream.write = installed.write;
+        installed = undefined;
+      }
     },
   };
 }
