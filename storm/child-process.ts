@@ -24,26 +24,44 @@ export interface ChildRun {
 }
 
 /**
- * Runs storm/child.ts for one job; with `killAfterMs`, SIGKILLs it that long after the spawn
- * (unless it exited first).
+ * When to SIGKILL a child: `afterMs` after the spawn or, with `anchor`, `afterMs` after the
+ * anchor resolves (the storm anchors on the child's run record appearing, so the kill lands at
+ * the same point of the work however long start-up took on a loaded machine).
  */
-export function runChild(job: string, input: unknown, env: NodeJS.ProcessEnv, killAfterMs?: number): Promise<ChildRun> {
+export interface KillPlan {
+  afterMs: number;
+  anchor?: Promise<unknown>;
+}
+
+/**
+ * Runs storm/child.ts for one job; with a kill plan, SIGKILLs it at the planned time (unless
+ * it exited first).
+ */
+export function runChild(job: string, input: unknown, env: NodeJS.ProcessEnv, kill?: KillPlan): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(NODE, ['--import', 'tsx', CHILD, job, JSON.stringify(input)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let killed = false;
+    let exited = false;
+    let timer: NodeJS.Timeout | undefined;
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => {
-      if (child.exitCode === null && child.signalCode === null) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    }, killAfterMs);
+    const armKill = () => {
+      if (exited || !kill) return;
+      timer = setTimeout(() => {
+        if (child.exitCode === null && child.signalCode === null) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      }, kill.afterMs);
+    };
+    if (kill?.anchor) kill.anchor.then(armKill, () => undefined);
+    else armKill();
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      exited = true;
       if (timer) clearTimeout(timer);
       let result: ChildRun['result'];
       const last = stdout.trim().split('\n').pop() ?? '';
