@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 const BENCHES: Record<string, () => Promise<{ bench(options: BenchOptions): Promise<void> }>> = {
   'file-cleanup': () => import('./file-cleanup'),
   'log-cleanup': () => import('./log-cleanup'),
-  metrics: () => import('./metrics'),
+  'metrics-aggregate': () => import('./metrics'),
   bundles: () => import('./bundles'),
   migration: () => import('./migration'),
 };

@@ -3,15 +3,17 @@
  *
  *   export-ops local [--port N] [--database-url URL] [--jwt-secret S] [--storage-dir DIR] [--seed N]
  *   export-ops start [--database-url URL] [--count N]
- *   export-ops run file-cleanup|log-cleanup|metrics [options]   (see `export-ops run --help`)
+ *   export-ops run file-cleanup|log-cleanup|metrics-aggregate [options]   (see `export-ops run --help`)
+ *   export-ops report failure-rate|volume|aggregate [options]
  *   export-ops restore --from <s3 prefix or manifest key> [--dry-run]
  *   export-ops bench [--quick]
- *   export-ops storm [file-cleanup|log-cleanup|metrics] [--kills N] [--seed S]
+ *   export-ops storm [file-cleanup|log-cleanup|metrics-aggregate] [--kills N] [--seed S]
  */
 const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   local: () => import('./local'),
   start: () => import('./start'),
   run: () => import('./run'),
+  report: () => import('./report'),
   restore: () => import('./restore'),
   bench: () => import('../bench/main'),
   storm: () => import('../storm/main'),
@@ -22,7 +24,8 @@ const USAGE = `usage: export-ops <command> [options]
 commands:
   local     run the local Supabase + S3 stack in the foreground and print its variables
   start     boot the embedded stack, seed it, run every job once and print the results
-  run       run one job: file-cleanup, log-cleanup or metrics
+  run       run one job: file-cleanup, log-cleanup or metrics-aggregate
+  report    answer a question about export outcomes: failure-rate, volume or aggregate
   restore   put archived export logs back from S3
   bench     print speed and memory figures of each job on the local stack
   storm     kill each job at random times and check nothing is lost or doubled

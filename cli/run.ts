@@ -19,18 +19,10 @@ const optionalNumber = (value: unknown) => (value === undefined ? undefined : Nu
 
 /** One entry per job; each maps its flags onto the job's input schema. */
 const CLI_JOBS: Record<string, CliJob> = {
-  metrics: {
-    usage: 'export-ops run metrics [--from ISO --to ISO] [--dry-run] [--now ISO] [--json]\n'
-      + '         | --report failure-rate [--lookback-minutes N] | --report volume [--period hourly|daily] [--days N]\n'
-      + '         | --report aggregate --from ISO --to ISO',
-    flags: {
-      from: { type: 'string' }, to: { type: 'string' }, 'dry-run': { type: 'boolean' }, now: { type: 'string' },
-      report: { type: 'string' }, 'lookback-minutes': { type: 'string' }, period: { type: 'string' }, days: { type: 'string' },
-    },
-    toInput: (v) => ({
-      from: v.from, to: v.to, dryRun: v['dry-run'], scheduledTime: v.now, report: v.report,
-      lookbackMinutes: optionalNumber(v['lookback-minutes']), period: v.period, days: optionalNumber(v.days),
-    }),
+  'metrics-aggregate': {
+    usage: 'export-ops run metrics-aggregate [--from ISO --to ISO] [--dry-run] [--now ISO] [--json]',
+    flags: { from: { type: 'string' }, to: { type: 'string' }, 'dry-run': { type: 'boolean' }, now: { type: 'string' } },
+    toInput: (v) => ({ from: v.from, to: v.to, dryRun: v['dry-run'], scheduledTime: v.now }),
     job: 'metrics-aggregate',
   },
   'file-cleanup': {

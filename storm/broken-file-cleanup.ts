@@ -11,7 +11,7 @@ import { must, type JobDefinition } from '../lambdas/shared/job';
 
 const BATCH = 100;
 
-/** The object path of a Storage URL in the exports bucket (the seed's URLs), or null. */
+/** The object path of a Storage URL in the exports bucket (the URLs local/seed.ts writes), or null. */
 function objectPath(fileUrl: string | null, bucket: string): string | null {
   if (!fileUrl) return null;
   try {
@@ -32,13 +32,13 @@ export const brokenFileCleanupJob: JobDefinition<FileCleanupInput, FileCleanupRe
       const { data, error } = await deps.supabase.from('export_logs').select('id, file_url, config')
         .eq('status', 'completed').lte('expires_at', now.toISOString()).order('id').limit(BATCH * 10);
       if (error) throw error;
-      // Only the seed's ordinary rows: the malformed ones are left alone, as the real job does.
+      // Only the seeded ordinary rows: the malformed ones are left alone, as the real job does.
       const rows = (data ?? []).filter((r) => !(r.config as { malformed?: boolean } | null)?.malformed).slice(0, BATCH);
       if (rows.length === 0) break;
       // The bug: rows marked expired before their files are removed.
       must('export_ops_mark_files_expired', await deps.supabase.rpc('export_ops_mark_files_expired', { p_ids: rows.map((r) => r.id) }));
       const names = rows.map((r) => objectPath(r.file_url as string | null, bucket)).filter((n): n is string => n !== null);
-      // One remove() per file, as the seed's cron route did: the window between the mark and
+      // One remove() per file, as the original cron route did: the window between the mark and
       // the last removal is then most of the run, so a few random kills find it.
       for (const name of names) {
         const removal = await deps.supabase.storage.from(bucket).remove([name]);

@@ -20,8 +20,7 @@ export async function main(argv: string[]): Promise<number> {
       quiet: { type: 'boolean' },
     },
   });
-  const alias: Record<string, StormJob> = { metrics: 'metrics-aggregate' };
-  const jobs = positionals.length ? positionals.map((p) => alias[p] ?? p) : [...STORM_JOBS];
+  const jobs = positionals.length ? positionals : [...STORM_JOBS];
   for (const job of jobs) if (!STORM_JOBS.includes(job as StormJob)) throw new Error(`unknown job "${job}" (have: ${STORM_JOBS.join(', ')})`);
   if (values.broken !== undefined && values.broken !== 'mark-before-remove') throw new Error('--broken takes mark-before-remove');
   let failed = false;

@@ -22,7 +22,7 @@ export interface LogCleanupResult extends JobResult {
   deleted_count: number;
   /** Rows written to S3 by this run. */
   archived_count: number;
-  /** Rows of a part that failed in this run (the run then fails; kept for the seed's shape). */
+  /** Rows of a part that failed in this run (the run then fails; kept for the original route's result shape). */
   failed_count: number;
   /** Parts archived and deleted. */
   parts: number;

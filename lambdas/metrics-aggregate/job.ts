@@ -5,7 +5,6 @@ import { aggregateWindow, claimWindow, markEmitted, pendingWindows, releaseWindo
 import { assertEmfEnabled, buildWindowDocuments } from './emf';
 import { metricsInput, type MetricsInput } from './input';
 import { emitStaleness } from './staleness';
-import { aggregateMetrics, checkFailureRate, getExportVolume } from './service';
 import { eligibleRange, HOUR_MS, planRange, type Window } from './windows';
 
 /** A window takes one claim+aggregate and one mark round trip; stop taking windows with less left. */
@@ -35,8 +34,6 @@ export interface MetricsResult extends JobResult {
   /** EMF documents written. */
   documents: number;
   windows: WindowOutcome[];
-  report?: MetricsInput['report'];
-  answer?: unknown;
   /** When each watched job last completed a real run (reported as SecondsSinceLastSuccess). */
   last_success?: Record<string, string | null>;
 }
@@ -126,43 +123,25 @@ async function emitWindows(deps: JobDeps, input: MetricsInput, runId: string): P
   return result;
 }
 
-async function answerReport(deps: JobDeps, input: MetricsInput): Promise<unknown> {
-  const now = jobNow(input);
-  switch (input.report) {
-    case 'failure-rate':
-      return checkFailureRate(deps.supabase, deps.logger, input.lookbackMinutes ?? 60, now);
-    case 'volume':
-      return getExportVolume(deps.supabase, input.period ?? 'daily', input.days ?? 7, now);
-    default:
-      return aggregateMetrics(deps.supabase, new Date(input.from as string), new Date(input.to as string));
-  }
-}
-
 /**
  * Hourly export metrics: each closed hour (finished_at in the hour, after the configured lag)
  * aggregated in SQL and written once as CloudWatch EMF; missed hours of the last 14 days are
- * backfilled. With `report`, answers one of the seed's queries instead.
+ * backfilled. (Reports on the same numbers are `npx export-ops report`.)
  *
  * @example
  * await runJob(metricsAggregateJob, deps, { scheduledTime: '2026-01-15T10:00:00Z' });
- * await runJob(metricsAggregateJob, deps, { report: 'failure-rate', lookbackMinutes: 60 });
  */
 export const metricsAggregateJob: JobDefinition<MetricsInput, MetricsResult> = {
   name: 'metrics-aggregate',
   input: metricsInput,
   // Supabase and EMF on stdout only: no S3 client in this bundle.
   ports: noPorts,
-  async run(deps, input, runId) {
-    if (!input.report) return emitWindows(deps, input, runId);
-    return { report: input.report, answer: await answerReport(deps, input), windows_pending: 0, windows_emitted: 0, windows_skipped: 0, windows_claim_lost: 0, documents: 0, windows: [] };
-  },
+  run: (deps, input, runId) => emitWindows(deps, input, runId),
   recordMetrics(metrics, result) {
-    if (result.report) return;
     emit(metrics, METRICS.MetricWindowsEmitted, result.windows_emitted);
     emit(metrics, METRICS.MetricWindowsClaimLost, result.windows_claim_lost);
   },
   failureMetric: METRICS.MetricsAggregateFailures.name,
-  // Reports change nothing, as a dry run.
-  isDryRun: (input) => input.dryRun === true || input.report !== undefined,
+  isDryRun: (input) => input.dryRun === true,
   scheduledTime: jobNow,
 };

@@ -25,7 +25,7 @@ export interface JobDeps {
   remainingMs(): number;
 }
 
-/** Fields every job result carries (the seed's names). */
+/** Fields every job result carries (the original cron routes' names). */
 export interface JobResult {
   duration_ms: number;
   timestamp: string;

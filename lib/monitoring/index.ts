@@ -15,7 +15,7 @@ import { createDashboard } from './dashboard';
 
 export { AlarmTopic } from './alarm-topic';
 export { alarmName, alarmSpecs, heartbeatSpec, runbook, type AlarmSpec, type CleanupJob, type MonitoredJob } from './alarms';
-export { catalogMetric, dailySum, EXPORT_FORMATS, exportMetric, failureRate, jobMetric, sumOfVisible, WINDOW_STATISTIC } from './metrics';
+export { catalogMetric, dailySum, exportMetric, failureRate, jobMetric, sumOfVisible, WINDOW_STATISTIC } from './metrics';
 
 /** Defaults of the monitoring settings (also the stack's, see lib/config.ts). */
 export const MONITORING_DEFAULTS = {

@@ -1,5 +1,6 @@
 import { createClient } from '@supabase/supabase-js';
-import { aggregateWindow, COUNT_RANGES, EXPORT_FORMATS, statsFor, type OutcomeStats } from '../../../lambdas/metrics-aggregate/aggregate';
+import { aggregateWindow, statsFor, type OutcomeStats } from '../../../lambdas/metrics-aggregate/aggregate';
+import { COUNT_RANGES, EXPORT_FORMATS } from '../../../lambdas/shared/export-logs';
 import type { JobDeps } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
 import { databaseMode, startTestStack } from '../../support/stack';

@@ -4,10 +4,10 @@ import { databaseMode, startTestStack } from '../../support/stack';
 import { captureStdout, emfProblems, expectedStats, fetchRows, floorHour, HOUR, rowsInWindow, seedHistory, type EmfDocument } from './support';
 
 /**
- * `export-ops run metrics` over a backfill range: the EMF lines it prints, parsed from stdout and
+ * `export-ops run metrics-aggregate` over a backfill range: the EMF lines it prints, parsed from stdout and
  * checked against the EMF specification and against numbers computed here from the rows.
  */
-describe(`metrics EMF output of run metrics (${databaseMode})`, () => {
+describe(`metrics EMF output of run metrics-aggregate (${databaseMode})`, () => {
   let stack: LocalStack;
   const savedEnv = { ...process.env };
   const end = floorHour(Date.now()) - 2 * HOUR;
@@ -29,7 +29,7 @@ describe(`metrics EMF output of run metrics (${databaseMode})`, () => {
     const out = captureStdout();
     let code: number;
     try {
-      code = await runCli(['metrics', '--from', new Date(from).toISOString(), '--to', new Date(to).toISOString(), '--json']);
+      code = await runCli(['metrics-aggregate', '--from', new Date(from).toISOString(), '--to', new Date(to).toISOString(), '--json']);
     } finally {
       out.restore();
     }

@@ -1,8 +1,8 @@
-import { aggregateMetrics, checkFailureRate, getExportVolume } from '../../../lambdas/metrics-aggregate/service';
-import type { JobDeps } from '../../../lambdas/shared/job';
-import type { LocalStack } from '../../../local/stack';
-import { databaseMode, startTestStack } from '../../support/stack';
-import { errorKind, expectedStats, fetchRows, floorHour, HOUR, metricsDeps, rowsInWindow, seedHistory } from './support';
+import { aggregateMetrics, checkFailureRate, getExportVolume } from '../../reports/queries';
+import type { JobDeps } from '../../lambdas/shared/job';
+import type { LocalStack } from '../../local/stack';
+import { databaseMode, startTestStack } from '../support/stack';
+import { errorKind, expectedStats, fetchRows, floorHour, HOUR, metricsDeps, rowsInWindow, seedHistory } from '../lambdas/metrics-aggregate/support';
 
 /** The seed's service functions, answered in SQL, against numbers computed here from the rows. */
 describe(`metrics service functions (${databaseMode})`, () => {
