@@ -5,6 +5,7 @@ import { notAheadDateTime } from '../lambdas/shared/clock';
 import { loadConfig } from '../lambdas/shared/config';
 import { SERVICE_NAME } from '../lambdas/shared/observability';
 import { createServiceClient, resolveServiceRoleKey } from '../lambdas/shared/supabase';
+import { EXIT, exitHelp } from './exit-codes';
 import { aggregateMetrics, checkFailureRate, getExportVolume, MAX_LOOKBACK_MINUTES, MAX_VOLUME_DAYS } from '../reports/queries';
 
 const USAGE = `usage: export-ops report failure-rate [--lookback-minutes N] [--now ISO] [--json]
@@ -23,8 +24,7 @@ examples:
   npx export-ops report volume --period hourly --days 2 --json
   npx export-ops report aggregate --from 2026-11-01T00:00:00Z --to 2026-11-02T00:00:00Z
 
-exit codes: 0 answered, 1 failed, 2 bad usage (nothing read)
-`;
+${exitHelp}`;
 
 const whole = (name: string, max: number) =>
   z.coerce.number({ error: `--${name} must be a number` }).int(`--${name} must be a whole number`).min(1, `--${name} must be at least 1`).max(max, `--${name} must be at most ${max}`);
@@ -54,28 +54,28 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
     (name ? process.stdout : process.stderr).write(USAGE);
-    return name ? 0 : 2;
+    return name ? EXIT.done : EXIT.usage;
   }
   if (!(name in REPORTS)) {
     process.stderr.write(`unknown report "${name}" (have: ${Object.keys(REPORTS).join(', ')})\n\n${USAGE}`);
-    return 2;
+    return EXIT.usage;
   }
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: rest, options: FLAGS }));
   } catch (error) {
     process.stderr.write(`export-ops report ${name}: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
+    return EXIT.usage;
   }
   if (values.help) {
     process.stdout.write(USAGE);
-    return 0;
+    return EXIT.done;
   }
   const { json: _json, help: _help, ...flags } = values;
   const parsed = REPORTS[name as ReportName].safeParse(flags);
   if (!parsed.success) {
     process.stderr.write(`export-ops report ${name}: ${parsed.error.issues.map((i) => i.message).join('; ')}\n`);
-    return 2;
+    return EXIT.usage;
   }
   const config = loadConfig();
   const supabase = createServiceClient(config.supabaseUrl, await resolveServiceRoleKey(config));
@@ -94,5 +94,5 @@ export async function main(argv: string[]): Promise<number> {
       break;
   }
   process.stdout.write(values.json ? `${JSON.stringify(answer)}\n` : `${JSON.stringify(answer, null, 2)}\n`);
-  return 0;
+  return EXIT.done;
 }

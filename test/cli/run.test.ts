@@ -20,10 +20,10 @@ describe(`npx export-ops run and a --now ahead of the clock (${databaseMode})`, 
     runs: (await stack.db.query('select r::text from export_ops.runs r order by started_at')).rows,
   });
 
-  test('file-cleanup --now 9999-12-31T23:59:59Z exits non-zero naming --now, the value, the clock and the skew, and changes nothing', async () => {
+  test('file-cleanup --now 9999-12-31T23:59:59Z exits 2 (refused input) naming --now, the value, the clock and the skew, and changes nothing', async () => {
     const before = await state();
     const { code, stdout, stderr } = await exportOps(stack.env, ['run', 'file-cleanup', '--now', '9999-12-31T23:59:59Z']);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^export-ops: invalid file-cleanup input: --now: --now 9999-12-31T23:59:59Z is ahead of this machine's clock \(\d{4}-\d\d-\d\dT[\d:.]+Z\) by more than the allowed skew of 5 minutes/);
     expect(await state()).toEqual(before);
