@@ -37,6 +37,13 @@ describe('ExportOpsStack', () => {
       ...common, ARCHIVE_BUCKET: { Ref: expect.stringMatching(/^ArchiveBucket/) }, ARCHIVE_PREFIX: 'export-logs', LOG_RETENTION_DAYS: '30',
       ARCHIVE_ENABLED: 'true', ALLOW_UNARCHIVED_DELETE: 'false' } } });
     expect(fns['metrics-aggregate']).toMatchObject({ MemorySize: 256, Timeout: 600, Environment: { Variables: { ...common, METRICS_LAG_MINUTES: '15' } } });
+    // Only the settings each job uses (the settings table's `jobs`), and the service name per function.
+    const names = (job: string) => Object.keys(fns[job].Environment.Variables).sort();
+    const shared = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'SUPABASE_SERVICE_ROLE_KEY_SECRET_ID', 'SUPABASE_URL'];
+    expect(names('file-cleanup')).toEqual([...shared, 'DELETE_ORPHANS', 'EXPORTS_BUCKET', 'FILE_GRACE_HOURS', 'FILE_RETENTION_HOURS',
+      'MAX_FILE_ATTEMPTS', 'ORPHAN_GRACE_HOURS', 'OWNED_PATH_PREFIX'].sort());
+    expect(names('log-cleanup')).toEqual([...shared, 'ALLOW_UNARCHIVED_DELETE', 'ARCHIVE_BUCKET', 'ARCHIVE_ENABLED', 'ARCHIVE_PREFIX', 'LOG_RETENTION_DAYS'].sort());
+    expect(names('metrics-aggregate')).toEqual([...shared, 'METRICS_LAG_MINUTES'].sort());
     // The key itself is never an environment value.
     expect(JSON.stringify(fns)).not.toMatch(/SUPABASE_SERVICE_ROLE_KEY"/);
   });
@@ -46,6 +53,7 @@ describe('ExportOpsStack', () => {
       fileCleanupCron: '30 1 * * ? *', scheduleTimeZone: 'Europe/Berlin', metricsNamespace: 'Acme/Exports',
       fileRetentionHours: '48', exportsBucket: 'user-exports', functionLogRetentionDays: '90', archivePrefix: 'audit/exports',
       deleteOrphans: 'true', archiveEnabled: 'false', allowUnarchivedDelete: 'true', metricsLagMinutes: '30', failureRateMinExports: '20',
+      fileGraceHours: '1.5', storageUrlOrigins: 'https://files.example.com, https://abc.supabase.co',
     }));
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(30 1 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 3);
@@ -53,6 +61,8 @@ describe('ExportOpsStack', () => {
     expect(fns['file-cleanup'].Environment.Variables).toMatchObject({ FILE_RETENTION_HOURS: '48', EXPORTS_BUCKET: 'user-exports', POWERTOOLS_METRICS_NAMESPACE: 'Acme/Exports' });
     expect(fns['log-cleanup'].Environment.Variables).toMatchObject({ ARCHIVE_PREFIX: 'audit/exports', ARCHIVE_ENABLED: 'false', ALLOW_UNARCHIVED_DELETE: 'true' });
     expect(fns['file-cleanup'].Environment.Variables.DELETE_ORPHANS).toBe('true');
+    // A fraction of an hour, as the function accepts it; the origins as one comma-separated list.
+    expect(fns['file-cleanup'].Environment.Variables).toMatchObject({ FILE_GRACE_HOURS: '1.5', STORAGE_URL_ORIGINS: 'https://files.example.com,https://abc.supabase.co' });
     expect(fns['metrics-aggregate'].Environment.Variables.METRICS_LAG_MINUTES).toBe('30');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExportsTotal', Namespace: 'Acme/Exports' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
