@@ -30,7 +30,9 @@ export function readSettings(
     if (!include(setting, name)) continue;
     const value = raw(setting, name);
     if (value === undefined || value === null || value === '') {
-      if (setting.required) problems.push({ name, setting, message: 'is required', value: undefined });
+      if (setting.required) {
+        problems.push({ name, setting, message: `is required${setting.example ? `, e.g. ${setting.example}` : ''}`, value: undefined });
+      }
       values[name] = setting.default;
       continue;
     }

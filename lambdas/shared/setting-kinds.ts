@@ -31,6 +31,8 @@ export interface Setting<T = unknown> {
   readonly defaultDoc?: string;
   /** Unset is an error. */
   readonly required?: true;
+  /** A valid value, for the error when a required setting is unset. */
+  readonly example?: string;
   /** Never echo the value in an error. */
   readonly secret?: true;
   /** How the value is written into a function's environment (default `String(value)`). */

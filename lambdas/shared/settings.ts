@@ -22,7 +22,7 @@ export const SETTINGS = {
   // The Supabase project.
   supabaseUrl: {
     env: 'SUPABASE_URL', context: true, jobs: 'all',
-    ...supabaseUrl(), required: true,
+    ...supabaseUrl(), required: true, example: 'https://<project-ref>.supabase.co',
     doc: 'Supabase project URL',
   },
   supabaseServiceRoleKey: {
@@ -50,11 +50,11 @@ export const SETTINGS = {
   ownedPathPrefix: {
     env: 'OWNED_PATH_PREFIX', context: true, jobs: ['file-cleanup'],
     ...pathTemplate(), default: '{user_id}/',
-    doc: 'every object the file cleanup deletes starts with this, `{user_id}` and `{export_id}` filled in from the row (see the README\'s Security model); the app stores files at `<user_id>/<file name>`',
+    doc: 'every object the file cleanup deletes starts with this, `{user_id}` and `{export_id}` filled in from the row (see Security model in the README); the app stores files at `<user_id>/<file name>`',
   },
   storageUrlOrigins: {
     env: 'STORAGE_URL_ORIGINS', context: true, jobs: ['file-cleanup'],
-    ...origins(), defaultDoc: 'origin of `supabaseUrl`',
+    ...origins(), defaultDoc: 'origin of the Supabase URL',
     doc: 'origins whose Storage URLs the file cleanup acts on: set it when the app writes file URLs with a custom domain',
   },
   fileRetentionHours: {
