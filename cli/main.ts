@@ -7,6 +7,7 @@
  *   export-ops restore --from <s3 prefix or manifest key> [--dry-run]
  *   export-ops bench [--quick]
  *   export-ops storm [file-cleanup|log-cleanup|metrics] [--kills N] [--seed S]
+ *   export-ops docs [--check]
  */
 const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   local: () => import('./local'),
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   restore: () => import('./restore'),
   bench: () => import('../bench/main'),
   storm: () => import('../storm/main'),
+  docs: () => import('./docs'),
 };
 
 const USAGE = `usage: export-ops <command> [options]
@@ -26,6 +28,7 @@ commands:
   restore   put archived export logs back from S3
   bench     print speed and memory figures of each job on the local stack
   storm     kill each job at random times and check nothing is lost or doubled
+  docs      regenerate the configuration tables of README.md and docs/deploy.md
 `;
 
 async function main(argv: string[]): Promise<number> {
