@@ -2,6 +2,8 @@ import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { SettingsTable } from '../../lambdas/shared/setting-kinds';
+import { SETTINGS } from '../../lambdas/shared/settings';
 import { ExportOpsStack } from '../../lib/export-ops-stack';
 import { exportOpsStack, FIXTURE_HANDLERS, nagFindings, testApp } from './helpers';
 
@@ -37,13 +39,15 @@ describe('ExportOpsStack', () => {
       ...common, ARCHIVE_BUCKET: { Ref: expect.stringMatching(/^ArchiveBucket/) }, ARCHIVE_PREFIX: 'export-logs', LOG_RETENTION_DAYS: '30',
       ARCHIVE_ENABLED: 'true', ALLOW_UNARCHIVED_DELETE: 'false' } } });
     expect(fns['metrics-aggregate']).toMatchObject({ MemorySize: 256, Timeout: 600, Environment: { Variables: { ...common, METRICS_LAG_MINUTES: '15' } } });
-    // Only the settings each job uses (the settings table's `jobs`), and the service name per function.
-    const names = (job: string) => Object.keys(fns[job].Environment.Variables).sort();
-    const shared = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'SUPABASE_SERVICE_ROLE_KEY_SECRET_ID', 'SUPABASE_URL'];
-    expect(names('file-cleanup')).toEqual([...shared, 'DELETE_ORPHANS', 'EXPORTS_BUCKET', 'FILE_GRACE_HOURS', 'FILE_RETENTION_HOURS',
-      'MAX_FILE_ATTEMPTS', 'ORPHAN_GRACE_HOURS', 'OWNED_PATH_PREFIX'].sort());
-    expect(names('log-cleanup')).toEqual([...shared, 'ALLOW_UNARCHIVED_DELETE', 'ARCHIVE_BUCKET', 'ARCHIVE_ENABLED', 'ARCHIVE_PREFIX', 'LOG_RETENTION_DAYS'].sort());
-    expect(names('metrics-aggregate')).toEqual([...shared, 'METRICS_LAG_MINUTES'].sort());
+    // Only the settings each job uses (the settings table's `jobs`), besides NODE_OPTIONS.
+    const usedBy = (job: string) => new Set(Object.values(SETTINGS as SettingsTable)
+      .filter((s) => s.env !== undefined && (s.jobs === 'all' || (s.jobs as readonly string[]).includes(job))).map((s) => s.env));
+    for (const job of ['file-cleanup', 'log-cleanup', 'metrics-aggregate']) {
+      const foreign = Object.keys(fns[job].Environment.Variables).filter((name) => name !== 'NODE_OPTIONS' && !usedBy(job).has(name));
+      expect({ job, foreign }).toEqual({ job, foreign: [] });
+    }
+    expect(fns['file-cleanup'].Environment.Variables).not.toHaveProperty('METRICS_LAG_MINUTES');
+    expect(fns['metrics-aggregate'].Environment.Variables).not.toHaveProperty('ARCHIVE_BUCKET');
     // The key itself is never an environment value.
     expect(JSON.stringify(fns)).not.toMatch(/SUPABASE_SERVICE_ROLE_KEY"/);
   });
