@@ -4,6 +4,9 @@ import { SETTINGS } from './settings';
 
 export type JobName = 'file-cleanup' | 'log-cleanup' | 'metrics-aggregate';
 
+/** The service name without POWERTOOLS_SERVICE_NAME (the CLI, tests): the settings table's default. */
+export const SERVICE_NAME = SETTINGS.serviceName.default;
+
 /**
  * The `service` key of every log line: POWERTOOLS_SERVICE_NAME, which the stack sets to each
  * function's job name, else `export-ops` (the CLI and tests). It has to be resolved here, not
@@ -14,7 +17,7 @@ export type JobName = 'file-cleanup' | 'log-cleanup' | 'metrics-aggregate';
  * serviceName({ POWERTOOLS_SERVICE_NAME: 'file-cleanup' }) // 'file-cleanup'
  */
 export function serviceName(env: NodeJS.ProcessEnv = process.env): string {
-  return env[SETTINGS.serviceName.env]?.trim() || SETTINGS.serviceName.default;
+  return env[SETTINGS.serviceName.env]?.trim() || SERVICE_NAME;
 }
 
 /**
