@@ -8,6 +8,7 @@
  *   export-ops restore --from <s3 prefix or manifest key> [--dry-run]
  *   export-ops bench [--quick]
  *   export-ops storm [file-cleanup|log-cleanup|metrics-aggregate] [--kills N] [--seed S]
+ *   export-ops docs [--check]
  */
 const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   local: () => import('./local'),
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   restore: () => import('./restore'),
   bench: () => import('../bench/main'),
   storm: () => import('../storm/main'),
+  docs: () => import('./docs'),
 };
 
 const USAGE = `usage: export-ops <command> [options]
@@ -29,6 +31,7 @@ commands:
   restore   put archived export logs back from S3
   bench     print speed and memory figures of each job on the local stack
   storm     kill each job at random times and check nothing is lost or doubled
+  docs      regenerate the configuration tables of README.md and docs/deploy.md
 `;
 
 async function main(argv: string[]): Promise<number> {

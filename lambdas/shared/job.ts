@@ -109,8 +109,8 @@ export async function createJobDeps<Ports extends object>(
     ...def.ports(env),
     config,
     supabase: createServiceClient(config.supabaseUrl, key),
-    logger: createJobLogger(def.name),
-    metrics: createJobMetrics(def.name, config.metricsNamespace),
+    logger: createJobLogger(def.name, config.serviceName),
+    metrics: createJobMetrics(def.name, config.metricsNamespace, config.serviceName),
     remainingMs: options.remainingMs ?? (() => Number.POSITIVE_INFINITY),
   };
 }
