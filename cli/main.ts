@@ -5,6 +5,7 @@
  *   export-ops start [--database-url URL] [--count N]
  *   export-ops run file-cleanup|log-cleanup|metrics-aggregate [options]   (see `export-ops run --help`)
  *   export-ops report failure-rate|volume|aggregate [options]
+ *   export-ops status [--json]
  *   export-ops restore --from <s3 prefix or manifest key> [--dry-run]
  *   export-ops bench [--quick]
  *   export-ops storm [file-cleanup|log-cleanup|metrics-aggregate] [--kills N] [--seed S]
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<num
   start: () => import('./start'),
   run: () => import('./run'),
   report: () => import('./report'),
+  status: () => import('./status'),
   restore: () => import('./restore'),
   bench: () => import('../bench/main'),
   storm: () => import('../storm/main'),
@@ -28,6 +30,7 @@ commands:
   start     boot the embedded stack, seed it, run every job once and print the results
   run       run one job: file-cleanup, log-cleanup or metrics-aggregate
   report    answer a question about export outcomes: failure-rate, volume or aggregate
+  status    is it healthy, and what is waiting: last runs, next runs, backlog
   restore   put archived export logs back from S3
   bench     print speed and memory figures of each job on the local stack
   storm     kill each job at random times and check nothing is lost or doubled

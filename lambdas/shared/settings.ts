@@ -148,22 +148,22 @@ export const SETTINGS = {
 
   // The stack only: schedules, log groups, alarms, the archive bucket.
   scheduleTimeZone: {
-    context: true, jobs: [],
+    env: 'SCHEDULE_TIME_ZONE', context: true, jobs: [],
     ...timeZone(), default: 'UTC',
-    doc: 'time zone of the crons (a time skipped by a DST change does not run)',
+    doc: 'time zone of the crons (a time skipped by a DST change does not run); `npx export-ops status` reads the variable for next run times',
   },
   fileCleanupCron: {
-    context: true, jobs: [],
+    env: 'FILE_CLEANUP_CRON', context: true, jobs: [],
     ...cron(), default: '0 2 * * ? *',
     doc: 'when the file cleanup runs (daily 02:00)',
   },
   logCleanupCron: {
-    context: true, jobs: [],
+    env: 'LOG_CLEANUP_CRON', context: true, jobs: [],
     ...cron(), default: '0 3 1 * ? *',
     doc: 'when the log cleanup runs (the 1st of each month, 03:00)',
   },
   metricsCron: {
-    context: true, jobs: [],
+    env: 'METRICS_CRON', context: true, jobs: [],
     ...cron(), default: '0 * * * ? *',
     doc: 'when the metrics aggregation runs (hourly, on the hour)',
   },
