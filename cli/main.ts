@@ -11,6 +11,11 @@
  *   export-ops storm [file-cleanup|log-cleanup|metrics-aggregate] [--kills N] [--seed S]
  *   export-ops docs [--check]
  */
+import { ConfigError } from '../lambdas/shared/config';
+import { DISCARD, routeJobOutput } from '../lambdas/shared/observability';
+import { UsageError } from './args';
+import { EXIT } from './exit-codes';
+
 const COMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   local: () => import('./local'),
   start: () => import('./start'),
@@ -38,6 +43,9 @@ commands:
 `;
 
 async function main(argv: string[]): Promise<number> {
+  // This process's stdout is the command's answer: job logs go to stderr, EMF nowhere unless a
+  // command asks for it (only a Lambda's stdout reaches CloudWatch).
+  routeJobOutput({ logs: process.stderr, emf: DISCARD });
   const [name, ...rest] = argv;
   const load = name ? COMMANDS[name] : undefined;
   if (!load) {
@@ -54,6 +62,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     process.stderr.write(`export-ops: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    // Bad flags or configuration are refused before anything is done.
+    process.exitCode = error instanceof UsageError || error instanceof ConfigError ? EXIT.usage : EXIT.failed;
   },
 );

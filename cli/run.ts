@@ -1,7 +1,9 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createWriteStream } from 'node:fs';
+import type { ParseArgsConfig } from 'node:util';
 import { type AnyJob, JOBS } from '../lambdas/jobs';
 import { createJobDeps, InputError, parseJobInput, runJob } from '../lambdas/shared/job';
-import type { JobName } from '../lambdas/shared/observability';
+import { DISCARD, routeJobOutput, type JobName } from '../lambdas/shared/observability';
+import { parseCommand } from './args';
 import { EXIT, exitHelp } from './exit-codes';
 import { summarize } from './summary';
 
@@ -41,16 +43,29 @@ const CLI_JOBS: Record<string, CliJob> = {
   },
 };
 
+/** Flags every job takes: output and its routing. */
+const COMMON_FLAGS: Flags = {
+  json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'emit-metrics': { type: 'boolean' }, 'metrics-file': { type: 'string' },
+};
+const OUTPUT_HELP = `output:
+  (default)             a summary in words on stdout; log lines (JSON) on stderr
+  --json                the result as one JSON document on stdout instead
+  --quiet               no log lines
+  --emit-metrics        the run's EMF documents on stderr (they reach CloudWatch only from Lambda)
+  --metrics-file FILE   the run's EMF documents appended to FILE
+  A real metrics-aggregate run needs one of the two: it marks hours emitted.
+`;
+
 const USAGE = `usage:\n${Object.values(CLI_JOBS).map((j) => `  ${j.usage}`).join('\n')}
 
 Runs one job against SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY (or
-SUPABASE_SERVICE_ROLE_KEY_SECRET_ID), the same code the Lambda runs. Prints a summary in
-words, or the result as one JSON document with --json.
+SUPABASE_SERVICE_ROLE_KEY_SECRET_ID), the same code the Lambda runs.
 
+${OUTPUT_HELP}
 examples:
   npx export-ops run file-cleanup --dry-run
-  npx export-ops run log-cleanup --stats
-  npx export-ops run metrics-aggregate --from 2026-11-29T00:00:00Z --to 2026-11-30T00:00:00Z --json
+  npx export-ops run log-cleanup --stats --json | jq .stats
+  npx export-ops run metrics-aggregate --from 2026-11-29T00:00:00Z --to 2026-11-30T00:00:00Z --metrics-file emf.ndjson
 
 ${exitHelp}`;
 
@@ -84,17 +99,9 @@ export async function main(argv: string[]): Promise<number> {
     (help ? process.stdout : process.stderr).write(help || !name ? USAGE : `unknown job "${name}" (have: ${Object.keys(CLI_JOBS).join(', ')})\n\n${USAGE}`);
     return help ? EXIT.done : EXIT.usage;
   }
-  let values: Values;
-  try {
-    ({ values } = parseArgs({ args: rest, options: { ...job.flags, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (error) {
-    process.stderr.write(`export-ops run ${name}: ${(error as Error).message}\n\nusage: ${job.usage}\n`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    process.stdout.write(`usage: ${job.usage}\n\n${exitHelp}`);
-    return EXIT.done;
-  }
+  const args = parseCommand(`run ${name}`, rest, { ...job.flags, ...COMMON_FLAGS }, `usage: ${job.usage}\n\n${OUTPUT_HELP}`);
+  if (typeof args === 'number') return args;
+  const values = args.values;
   const def = JOBS[job.job];
   let input: unknown;
   try {
@@ -104,8 +111,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`export-ops: ${error.message}\n`);
     return EXIT.usage;
   }
+  const emfTo = typeof values['metrics-file'] === 'string' ? createWriteStream(values['metrics-file'], { flags: 'a' }) : values['emit-metrics'] ? process.stderr : undefined;
+  if (job.job === 'metrics-aggregate' && !values['dry-run'] && !emfTo) {
+    process.stderr.write('export-ops run metrics-aggregate: a real run marks each hour emitted, and from the command line its EMF reaches '
+      + 'CloudWatch only if you ship it: give --metrics-file FILE (or --emit-metrics), or use --dry-run\n');
+    return EXIT.usage;
+  }
+  routeJobOutput({ logs: values.quiet ? DISCARD : process.stderr, emf: emfTo ?? DISCARD });
   const deps = await createJobDeps(def);
   const result = await runJob(def, deps, input);
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${summarize(job.job, result as unknown as Record<string, unknown>).join('\n')}\n`);
+  if (emfTo && emfTo !== process.stderr) await new Promise<void>((resolve) => (emfTo as NodeJS.WritableStream).end(() => resolve()));
   return result.more === true ? EXIT.workLeft : EXIT.done;
 }
