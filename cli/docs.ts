@@ -1,11 +1,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { settingsDocs } from '../lib/settings-docs';
+import { parseCommand } from './args';
 
 const USAGE = `usage: export-ops docs [--check]
 
 Rewrites the configuration tables of README.md and docs/deploy.md from the settings table
 (lambdas/shared/settings.ts). With --check, changes nothing and exits 1 if a table is stale.
+
+examples:
+  npm run docs
+  npx export-ops docs --check
 `;
 
 /**
@@ -15,13 +20,11 @@ Rewrites the configuration tables of README.md and docs/deploy.md from the setti
  * await main(['--check']) // 0 when README.md and docs/deploy.md are up to date
  */
 export async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h') || argv.some((a) => a !== '--check')) {
-    process.stderr.write(USAGE);
-    return argv.includes('--help') || argv.includes('-h') ? 0 : 2;
-  }
+  const args = parseCommand('docs', argv, { check: { type: 'boolean' } }, USAGE);
+  if (typeof args === 'number') return args;
   const root = path.join(__dirname, '..');
   const stale = settingsDocs(root).filter((d) => d.current !== d.expected);
-  if (argv.includes('--check')) {
+  if (args.values.check) {
     for (const d of stale) process.stderr.write(`${d.file}: settings table is stale; run npm run docs\n`);
     return stale.length ? 1 : 0;
   }

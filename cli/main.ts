@@ -40,6 +40,13 @@ commands:
   bench     print speed and memory figures of each job on the local stack
   storm     kill each job at random times and check nothing is lost or doubled
   docs      regenerate the configuration tables of README.md and docs/deploy.md
+
+Every command takes --help. Examples:
+  npx export-ops status
+  npx export-ops run file-cleanup --dry-run
+  npx export-ops report failure-rate --json
+
+exit codes: 0 done, 1 failed, 2 bad usage or refused input (nothing done), 3 stopped with work left (run again)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -49,8 +56,10 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const load = name ? COMMANDS[name] : undefined;
   if (!load) {
-    process.stderr.write(name && name !== '--help' && name !== '-h' ? `unknown command "${name}"\n\n${USAGE}` : USAGE);
-    return name && name !== '--help' && name !== '-h' ? 2 : 0;
+    const help = name === '--help' || name === '-h';
+    if (help) process.stdout.write(USAGE);
+    else process.stderr.write(name ? `unknown command "${name}"\n\n${USAGE}` : USAGE);
+    return help ? EXIT.done : EXIT.usage;
   }
   const command = await load();
   return command.main(rest);
