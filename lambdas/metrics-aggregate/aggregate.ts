@@ -1,5 +1,5 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { must } from '../shared/job';
+import { must } from '../shared/supabase';
 import type { Window } from './windows';
 
 /** The app's formats (the check constraint of export_logs.format); each gets its EMF document. */

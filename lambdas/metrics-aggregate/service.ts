@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { must } from '../shared/job';
+import { must } from '../shared/supabase';
 import { aggregateWindow, EXPORT_FORMATS, statsFor } from './aggregate';
 
 /**
