@@ -44,6 +44,10 @@ export async function writePart(dest: ArchiveDestination, part: ArchivePart, pag
   let bytes = 0;
   gzip.on('data', (chunk: Buffer) => { bytes += chunk.length; });
   gzip.pipe(body);
+  // Failures surface through `uploaded` and the feeding loop, not as unhandled 'error' events.
+  let failure: Error | undefined;
+  gzip.on('error', (error: Error) => { failure ??= error; });
+  body.on('error', () => undefined);
   const uploaded = archive.upload(bucket, part.object_key, body, 'application/gzip');
   // A failed upload stops reading: end the feeding loop (it may be waiting for 'drain') with its error.
   uploaded.catch((error: unknown) => gzip.destroy(error instanceof Error ? error : new Error(String(error))));
@@ -56,6 +60,7 @@ export async function writePart(dest: ArchiveDestination, part: ArchivePart, pag
   let lastKey: Key | null = null;
   try {
     while (!current.done) {
+      if (failure) throw failure;
       const page = current.value;
       // Read the next page while this one is hashed and compressed.
       const next = source.next();
