@@ -3,6 +3,7 @@ import type {
   DueCursor, DueRule, FileCleanupReport, FileCleanupStore, FileRow, ObjectRemover, OrphanPage, PreviewPage, RemoveOutcome,
 } from '../../../lambdas/file-cleanup/ports';
 import { MAX_NAMES_PER_REMOVE } from '../../../lambdas/file-cleanup/ports';
+import { isTransientHttpError, RETRY_ATTEMPTS } from '../../../lambdas/shared/retry';
 import type { FakeClock } from '../shared/fakes';
 
 /**
@@ -24,8 +25,14 @@ export class FakeObjectStorage implements ObjectRemover {
   readonly objects = new Map<string, StoredObject>();
   /** Names Storage skips although they are stored (a wrong key, a policy). */
   readonly undeletable = new Set<string>();
-  /** Answers of the next remove() calls, before any is applied (a failure deletes nothing). */
-  readonly failures: { error: string; transient: boolean }[] = [];
+  /**
+   * Failed answers Storage gives to the next remove() requests (a failed request deletes
+   * nothing). As the adapter does, a transient one (429, 5xx) is retried, up to RETRY_ATTEMPTS
+   * requests in all.
+   */
+  readonly failures: { status: number; message: string }[] = [];
+  /** Requests sent to Storage. */
+  requests = 0;
   /** Every remove() call's names, in order. */
   readonly calls: string[][] = [];
 
@@ -45,8 +52,13 @@ export class FakeObjectStorage implements ObjectRemover {
     if (names.length === 0) return { ok: true, deleted: [], bytes: 0 };
     if (names.length > MAX_NAMES_PER_REMOVE) throw new Error(`remove() takes at most ${MAX_NAMES_PER_REMOVE} names, got ${names.length}`);
     this.calls.push([...names]);
-    const failure = this.failures.shift();
-    if (failure) return { ok: false, ...failure };
+    for (let attempt = 1; ; attempt += 1) {
+      this.requests += 1;
+      const failure = this.failures.shift();
+      if (!failure) break;
+      const transient = isTransientHttpError({ status: failure.status });
+      if (!transient || attempt === RETRY_ATTEMPTS) return { ok: false, error: `${failure.status}: ${failure.message}`, transient };
+    }
     const deleted: string[] = [];
     let bytes = 0;
     for (const name of new Set(names)) {

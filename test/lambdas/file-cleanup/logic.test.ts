@@ -5,6 +5,7 @@
 import { BATCH_SIZE, cleanExpiredFiles } from '../../../lambdas/file-cleanup/cleanup';
 import { fileCleanupJob } from '../../../lambdas/file-cleanup/job';
 import { runJob } from '../../../lambdas/shared/job';
+import { RETRY_ATTEMPTS } from '../../../lambdas/shared/retry';
 import { FAKE_SUPABASE_URL, FakeClock, fakeJobDeps } from '../shared/fakes';
 import { fakeFileCleanupPorts } from './fakes';
 
@@ -85,7 +86,7 @@ describe('file cleanup logic (fakes)', () => {
     const w = world({ MAX_FILE_ATTEMPTS: '2' });
     const rows = [w.withFile('1.json'), w.withFile('2.json')];
     for (let attempt = 1; attempt <= 2; attempt += 1) {
-      w.storage.failures.push({ error: '503: Service Unavailable', transient: true });
+      for (let i = 0; i < RETRY_ATTEMPTS; i += 1) w.storage.failures.push({ status: 503, message: 'Service Unavailable' });
       const out = await w.run();
       expect(out).toMatchObject({ deleted_count: 0, failed_count: 2, logs_updated: 0, bytes_reclaimed: 0 });
       expect(out.errors.map((e) => e.error)).toEqual(['503: Service Unavailable', '503: Service Unavailable']);
