@@ -94,6 +94,7 @@ export interface RecordedPart {
   object_key: string;
   sha256: string;
   row_count: number;
+  state: 'verified' | 'deleted';
 }
 
 export interface RestoreCounts {
@@ -144,7 +145,11 @@ export interface LogStore {
   deleteUnarchived(scope: LogScope, limit: number): Promise<number>;
   /** Recorded (verified or deleted) parts whose object key starts with `prefix`, by object key. */
   recordedParts(prefix: string, afterKey: string | null, limit: number): Promise<RecordedPart[]>;
-  /** Puts archived lines of a part back (rows already present are skipped). */
+  /**
+   * Puts archived lines of a recorded (not pending) part back; refuses, inserting nothing, if
+   * any line is not a row of the part's key range. Rows already present are skipped; a dry run
+   * inserts nothing (`inserted` 0).
+   */
   restoreRows(partKey: string, ndjson: string, dryRun: boolean): Promise<RestoreCounts>;
 }
 

@@ -109,19 +109,23 @@ export class FakeLogStore implements LogStore {
       .filter((p) => p.state !== 'pending' && p.object_key.startsWith(prefix) && (afterKey === null || p.object_key > afterKey))
       .sort((a, b) => cmp(a.object_key, b.object_key))
       .slice(0, limit)
-      .map((p) => ({ part_key: p.part_key, object_key: p.object_key, sha256: p.sha256 as string, row_count: p.row_count }));
+      .map((p) => ({ part_key: p.part_key, object_key: p.object_key, sha256: p.sha256 as string, row_count: p.row_count, state: p.state as 'verified' | 'deleted' }));
   }
 
   async restoreRows(partKey: string, ndjson: string, dryRun: boolean): Promise<RestoreCounts> {
-    if (!this.parts.has(partKey)) throw new Error(`no recorded part ${partKey}`);
-    const counts = { rows: 0, inserted: 0, present: 0, orphaned: 0 };
-    for (const line of ndjson.split('\n').filter(Boolean)) {
-      const row = JSON.parse(line) as Omit<FakeLog, 'stored'>;
-      counts.rows += 1;
+    const part = this.parts.get(partKey);
+    if (!part || part.state === 'pending') throw new Error(`archive part ${partKey} is not a verified part recorded by this database: nothing restored`);
+    const rows = ndjson.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Omit<FakeLog, 'stored'>);
+    const lo = keyOf({ created_at: part.first_created_at, id: part.first_id });
+    const hi = keyOf({ created_at: part.last_created_at, id: part.last_id });
+    const outside = rows.filter((r) => !r.id || keyOf(r) < lo || keyOf(r) > hi).length;
+    if (outside > 0) throw new Error(`${outside} of the rows sent are not rows of archive part ${partKey} (outside its recorded key range): nothing restored`);
+    const counts = { rows: rows.length, inserted: 0, present: 0, orphaned: 0 };
+    for (const row of rows) {
       if (this.rows.has(row.id)) counts.present += 1;
-      else {
+      else if (!dryRun) {
         counts.inserted += 1;
-        if (!dryRun) this.rows.set(row.id, { ...row, stored: false });
+        this.rows.set(row.id, { ...row, stored: false });
       }
     }
     return counts;

@@ -3,10 +3,11 @@
  * when it deletes, how it resumes. The fakes are held to the real adapters by ports.contract.test.ts.
  */
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { writePart } from '../../../lambdas/log-cleanup/archive-writer';
 import { createLogCleanupJob, type LogCleanupResult } from '../../../lambdas/log-cleanup/job';
 import type { ArchivePart, Page, PartManifest } from '../../../lambdas/log-cleanup/ports';
+import { restoreArchive } from '../../../lambdas/log-cleanup/restore';
 import { archivePart, MAX_STALE_REWRITES } from '../../../lambdas/log-cleanup/settle-part';
 import { runJob } from '../../../lambdas/shared/job';
 import { FakeClock, fakeJobDeps } from '../shared/fakes';
@@ -240,6 +241,26 @@ describe('log cleanup logic (fakes)', () => {
     const result = await w.run({ userId: user });
     expect(result).toMatchObject({ deleted_count: 2, user_id: user });
     expect([...w.logs.rows.values()].filter((r) => r.user_id === user)).toEqual([mine[2]]);
+  });
+
+  test('restore reads only recorded parts, checks each object against the recorded hash, and puts the rows back once', async () => {
+    const w = world();
+    w.seed();
+    const due = w.eligible();
+    const lines = new Map(due.map((r) => [r.id, w.logs.line(r)]));
+    await w.run();
+    const [tampered] = [...w.logs.parts.values()];
+    const original = w.archive.body(BUCKET, tampered.object_key) as Buffer;
+    const forged = gzipSync(`${gunzipSync(original).toString('utf8')}{"id":"forged"}\n`);
+    w.archive.objects.set(`${BUCKET}/${tampered.object_key}`, { body: forged, etag: '"forged"', contentType: 'application/gzip' });
+    await expect(restoreArchive({ archive: w.archive, logs: w.logs, bucket: BUCKET, key: 'export-logs/' }))
+      .rejects.toThrow(/does not match what this database recorded/);
+
+    w.archive.objects.set(`${BUCKET}/${tampered.object_key}`, { body: original, etag: '"x"', contentType: 'application/gzip' });
+    const summary = await restoreArchive({ archive: w.archive, logs: w.logs, bucket: BUCKET, key: 'export-logs/' });
+    expect(summary).toMatchObject({ parts: w.logs.parts.size, rows: due.length, present: expect.any(Number) });
+    for (const row of due) expect(w.logs.line(w.logs.rows.get(row.id) as FakeLog)).toBe(lines.get(row.id));
+    expect(await restoreArchive({ archive: w.archive, logs: w.logs, bucket: BUCKET, key: 'export-logs/' })).toMatchObject({ inserted: 0, present: due.length });
   });
 
   test('with too little time left for a part, the run takes none and says there is more', async () => {
