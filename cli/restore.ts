@@ -1,6 +1,6 @@
 import { loadConfig } from '../lambdas/shared/config';
-import { createS3Client } from '../lambdas/shared/s3';
 import { createServiceClient, resolveServiceRoleKey } from '../lambdas/shared/supabase';
+import { logCleanupPorts } from '../lambdas/log-cleanup/adapters';
 import { parseArchiveLocation, restoreArchive } from '../lambdas/log-cleanup/restore';
 import { parseCommand } from './args';
 import { EXIT } from './exit-codes';
@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const { bucket, key } = parseArchiveLocation(values.from, config.archive.bucket);
   const supabase = createServiceClient(config.supabaseUrl, await resolveServiceRoleKey(config));
-  const summary = await restoreArchive({ s3: createS3Client(), supabase, bucket, key, dryRun: values['dry-run'] === true });
+  const summary = await restoreArchive({ ...logCleanupPorts({ env: process.env, supabase }), bucket, key, dryRun: values['dry-run'] === true });
   process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
   return EXIT.done;
 }

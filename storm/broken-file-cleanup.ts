@@ -7,7 +7,9 @@
  */
 import { fileCleanupJob, type FileCleanupInput, type FileCleanupResult } from '../lambdas/file-cleanup/job';
 import { jobNow } from '../lambdas/shared/clock';
-import { must, type JobDefinition } from '../lambdas/shared/job';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import type { JobDefinition } from '../lambdas/shared/job';
+import { must } from '../lambdas/shared/supabase';
 
 const BATCH = 100;
 
@@ -22,8 +24,10 @@ function objectPath(fileUrl: string | null, bucket: string): string | null {
   }
 }
 
-export const brokenFileCleanupJob: JobDefinition<FileCleanupInput, FileCleanupResult> = {
+export const brokenFileCleanupJob: JobDefinition<FileCleanupInput, FileCleanupResult, { supabase: SupabaseClient }> = {
   ...fileCleanupJob,
+  // The raw client: the bug is in what it calls, in which order.
+  ports: ({ supabase }) => ({ supabase }),
   async run(deps, input) {
     const bucket = deps.config.exportsBucket;
     const now = jobNow(input);

@@ -1,6 +1,6 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { must } from '../shared/job';
 import type { CountRange, ExportFormat } from '../shared/export-logs';
+import { must } from '../shared/supabase';
 import type { Window } from './windows';
 
 /** Users listed per window (metadata only, never a dimension: user ids are high-cardinality). */

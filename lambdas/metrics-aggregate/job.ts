@@ -1,11 +1,22 @@
 import { jobNow } from '../shared/clock';
-import { type JobDeps, type JobDefinition, type JobResult, noPorts } from '../shared/job';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import type { JobClients, JobDeps, JobDefinition, JobResult } from '../shared/job';
 import { emit, METRICS } from '../shared/metric-catalog';
 import { aggregateWindow, claimWindow, markEmitted, pendingWindows, releaseWindow, statsFor, type WindowAggregate } from './aggregate';
 import { assertEmfEnabled, buildWindowDocuments } from './emf';
 import { metricsInput, type MetricsInput } from './input';
 import { emitStaleness } from './staleness';
 import { eligibleRange, HOUR_MS, planRange, type Window } from './windows';
+
+/**
+ * The metrics job's own port: still the raw supabase-js client (its SQL wrappers in
+ * aggregate.ts / service.ts take it); not yet narrowed to a port of its own.
+ */
+export interface MetricsAggregatePorts {
+  supabase: SupabaseClient;
+}
+
+export type MetricsDeps = JobDeps & MetricsAggregatePorts;
 
 /** A window takes one claim+aggregate and one mark round trip; stop taking windows with less left. */
 export const WINDOW_TIME_BUDGET_MS = 10_000;
@@ -43,7 +54,7 @@ const outcome = (agg: WindowAggregate): WindowOutcome => {
   return { start: new Date(agg.window_start).toISOString(), total: all.total, succeeded: all.succeeded, failed: all.failed };
 };
 
-async function markWithRetry(deps: JobDeps, window: Window, runId: string, documents: number, agg: WindowAggregate): Promise<boolean> {
+async function markWithRetry(deps: MetricsDeps, window: Window, runId: string, documents: number, agg: WindowAggregate): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await markEmitted(deps.supabase, window, runId, documents, agg);
@@ -56,7 +67,7 @@ async function markWithRetry(deps: JobDeps, window: Window, runId: string, docum
 }
 
 /** Claims, aggregates, writes and records one window; null when another run has it. */
-async function emitOne(deps: JobDeps, window: Window, runId: string): Promise<{ agg: WindowAggregate; documents: number; marked: boolean } | null> {
+async function emitOne(deps: MetricsDeps, window: Window, runId: string): Promise<{ agg: WindowAggregate; documents: number; marked: boolean } | null> {
   const agg = await claimWindow(deps.supabase, window, runId, deps.config.metricsWindowLeaseSeconds);
   if (!agg) return null;
   let documents;
@@ -73,7 +84,7 @@ async function emitOne(deps: JobDeps, window: Window, runId: string): Promise<{ 
   return { agg, documents: documents.length, marked };
 }
 
-async function emitWindows(deps: JobDeps, input: MetricsInput, runId: string): Promise<Omit<MetricsResult, 'duration_ms' | 'timestamp'>> {
+async function emitWindows(deps: MetricsDeps, input: MetricsInput, runId: string): Promise<Omit<MetricsResult, 'duration_ms' | 'timestamp'>> {
   const now = jobNow(input);
   const range = planRange(input, eligibleRange(now, deps.config.metricsLagMinutes));
   const dryRun = input.dryRun === true;
@@ -131,11 +142,11 @@ async function emitWindows(deps: JobDeps, input: MetricsInput, runId: string): P
  * @example
  * await runJob(metricsAggregateJob, deps, { scheduledTime: '2026-01-15T10:00:00Z' });
  */
-export const metricsAggregateJob: JobDefinition<MetricsInput, MetricsResult> = {
+export const metricsAggregateJob: JobDefinition<MetricsInput, MetricsResult, MetricsAggregatePorts> = {
   name: 'metrics-aggregate',
   input: metricsInput,
   // Supabase and EMF on stdout only: no S3 client in this bundle.
-  ports: noPorts,
+  ports: ({ supabase }: JobClients): MetricsAggregatePorts => ({ supabase }),
   run: (deps, input, runId) => emitWindows(deps, input, runId),
   recordMetrics(metrics, result) {
     emit(metrics, METRICS.MetricWindowsEmitted, result.windows_emitted);

@@ -1,4 +1,4 @@
-import type { JobDeps } from '../../../lambdas/shared/job';
+import type { MetricsDeps } from '../../../lambdas/metrics-aggregate/job';
 import type { LocalStack } from '../../../local/stack';
 import { jobDepsFor } from '../../support/jobs';
 
@@ -7,7 +7,7 @@ import { jobDepsFor } from '../../support/jobs';
 export const HOUR = 3_600_000;
 export const floorHour = (ms: number) => Math.floor(ms / HOUR) * HOUR;
 
-export const metricsDeps = (stack: LocalStack): Promise<JobDeps> => jobDepsFor(stack, 'metrics-aggregate');
+export const metricsDeps = (stack: LocalStack): Promise<MetricsDeps> => jobDepsFor(stack, 'metrics-aggregate');
 
 /** Records what is written to stdout (Powertools writes EMF through its own Console to it). */
 export function captureStdout() {
