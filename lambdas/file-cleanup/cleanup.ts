@@ -34,6 +34,7 @@ export interface FileCleanupOutcome {
   skipped: { count: number; by_reason: Partial<Record<SkipReason, number>>; rows: { export_id: string; reason: SkipReason }[]; flagged_total: number };
   stuck: { count: number; rows: { export_id: string; attempts: number; last_error: string | null }[] };
   orphans: OrphanReport;
+  /** Work may be left: the time budget ran out, or `maxFiles` stopped the run with due rows left. */
   more: boolean;
   dry_run: boolean;
   /**
@@ -133,6 +134,12 @@ async function cleanBatches(
     const confirmedGone = await removeBatch(deps, objects, out);
     out.no_file_count += noFile.length;
     out.logs_updated += await claims.markExpired([...noFile, ...confirmedGone].map((row) => row.id));
+  }
+  if (out.total_found >= limit && !out.more) {
+    // Stopped by maxFiles: `more` says whether due rows are left (this run's failures count:
+    // they are retried), so a caller knows to run again.
+    const next = await claims.preview(rule, 1, options.dryRun ? cursor : undefined);
+    out.more = next.rows.length > 0;
   }
 }
 

@@ -20,6 +20,13 @@ describe(`CLI streams, summaries and exit codes (${databaseMode})`, () => {
   });
   afterAll(() => stack.stop());
 
+  test('exit 3 when a job stops with work left (--max-files with more due), and the summary says to run again', async () => {
+    const { code, stdout } = await exportOps(stack.env, ['run', 'file-cleanup', '--max-files', '5']);
+    expect(code).toBe(3);
+    expect(stdout).toMatch(/^file-cleanup: stopped with work left in [\d.]+ s\n/);
+    expect(stdout).toMatch(/\n {2}work left: run again\n$/);
+  });
+
   test('file-cleanup: the summary in words matches what left Storage, logs are JSON on stderr', async () => {
     const objects = async () => (await stack.db.query<{ n: number }>(`select count(*)::int as n from storage.objects`)).rows[0].n;
     const before = await objects();
