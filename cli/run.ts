@@ -5,7 +5,11 @@ import { createJobDeps, InputError, parseJobInput, runJob } from '../lambdas/sha
 import { DISCARD, routeJobOutput, type JobName } from '../lambdas/shared/observability';
 import { parseCommand } from './args';
 import { EXIT, exitHelp } from './exit-codes';
+import { terminalProgress } from './progress';
+import { readStatus } from './status';
 import { summarize } from './summary';
+import { loadConfig } from '../lambdas/shared/config';
+import { createServiceClient, resolveServiceRoleKey } from '../lambdas/shared/supabase';
 
 type Flags = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -69,6 +73,19 @@ examples:
 
 ${exitHelp}`;
 
+/**
+ * A progress counter for the cleanups when stderr is a terminal, its total from the status
+ * call (files due, log rows eligible); none otherwise, and none for the metrics job.
+ */
+async function progressFor(job: JobName) {
+  if (!process.stderr.isTTY || job === 'metrics-aggregate') return undefined;
+  const config = loadConfig();
+  const status = await readStatus(createServiceClient(config.supabaseUrl, await resolveServiceRoleKey(config)), config, new Date());
+  return job === 'file-cleanup'
+    ? terminalProgress(job, 'files', status.files.due_capped ? undefined : status.files.due)
+    : terminalProgress(job, 'rows', status.logs.eligible_capped ? undefined : status.logs.eligible);
+}
+
 /** Drops unset flags so the job's schema sees only what was given. */
 const defined = (input: Record<string, unknown>) => Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
 
@@ -118,9 +135,11 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   routeJobOutput({ logs: values.quiet ? DISCARD : process.stderr, emf: emfTo ?? DISCARD });
-  const deps = await createJobDeps(def);
+  const progress = values.json ? undefined : await progressFor(job.job);
+  const deps = await createJobDeps(def, { progress });
   const result = await runJob(def, deps, input);
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${summarize(job.job, result as unknown as Record<string, unknown>).join('\n')}\n`);
+  progress?.done();
   if (emfTo && emfTo !== process.stderr) await new Promise<void>((resolve) => (emfTo as NodeJS.WritableStream).end(() => resolve()));
   return result.more === true ? EXIT.workLeft : EXIT.done;
 }

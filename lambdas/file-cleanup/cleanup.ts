@@ -128,12 +128,14 @@ async function cleanBatches(
 
     if (options.dryRun) {
       planBatch(out, objects, noFile);
+      deps.progress?.advance(rows.length);
       continue;
     }
     await claims.flag(invalid.map(({ row, reason }) => ({ id: row.id, reason })));
     const confirmedGone = await removeBatch(deps, objects, out);
     out.no_file_count += noFile.length;
     out.logs_updated += await claims.markExpired([...noFile, ...confirmedGone].map((row) => row.id));
+    deps.progress?.advance(rows.length);
   }
   if (out.total_found >= limit && !out.more) {
     // Stopped by maxFiles: `more` says whether due rows are left (this run's failures count:

@@ -92,6 +92,7 @@ export async function archiveAndDelete(
     progress.archived_count += done.archived;
     progress.archive_bytes += done.bytes;
     if (!done.dropped) progress.parts += 1;
+    deps.progress?.advance(done.deleted);
   };
 
   let after: RowKey | null = null;
@@ -129,7 +130,7 @@ export async function archiveAndDelete(
  * ALLOW_UNARCHIVED_DELETE=true; the caller checks that.
  */
 export async function deleteWithoutArchive(
-  deps: Pick<LogCleanupDeps, 'logs' | 'remainingMs'>,
+  deps: Pick<LogCleanupDeps, 'logs' | 'remainingMs' | 'progress'>,
   scope: LogScope,
   limits: CleanupLimits,
 ): Promise<CleanupProgress> {
@@ -138,6 +139,7 @@ export async function deleteWithoutArchive(
     if (deps.remainingMs() < limits.partTimeReserveMs) return { ...progress, more: true };
     const deleted = await deps.logs.deleteUnarchived(scope, limits.unarchivedBatchRows);
     progress.deleted_count += deleted;
+    deps.progress?.advance(deleted);
     if (deleted < limits.unarchivedBatchRows) return progress;
   }
 }

@@ -6,7 +6,7 @@ import { notAheadDateTime } from './clock';
 import { loadConfig, type ExportOpsConfig } from './config';
 import { emit, type FailureMetricName, METRICS } from './metric-catalog';
 import { createJobLogger, createJobMetrics, type JobName } from './observability';
-import { type Clock, type MetricsSink, type RunLedger, systemClock } from './ports';
+import { type Clock, type MetricsSink, type ProgressSink, type RunLedger, systemClock } from './ports';
 import { createServiceClient, resolveServiceRoleKey, SupabaseRunLedger } from './supabase';
 
 /**
@@ -24,6 +24,8 @@ export interface JobDeps {
   runs: RunLedger;
   /** Milliseconds before the job must stop taking new work (Lambda's remaining time, less a margin). */
   remainingMs(): number;
+  /** How far the job got, as it goes (the CLI's progress counter); none in Lambda. */
+  progress?: ProgressSink;
 }
 
 /** What a job's adapters are built from (`JobDefinition.ports`). */
@@ -112,7 +114,7 @@ export function parseJobInput<Input>(def: Pick<JobDefinition<Input, JobResult>, 
  */
 export async function createJobDeps<Ports extends object>(
   def: Pick<JobDefinition<unknown, JobResult, Ports>, 'name' | 'ports'>,
-  options: { env?: NodeJS.ProcessEnv; remainingMs?: () => number } = {},
+  options: { env?: NodeJS.ProcessEnv; remainingMs?: () => number; progress?: ProgressSink } = {},
 ): Promise<JobDeps & Ports> {
   const env = options.env ?? process.env;
   const config = loadConfig(env);
@@ -126,6 +128,7 @@ export async function createJobDeps<Ports extends object>(
     clock: systemClock,
     runs: new SupabaseRunLedger(supabase),
     remainingMs: options.remainingMs ?? (() => Number.POSITIVE_INFINITY),
+    progress: options.progress,
   };
 }
 

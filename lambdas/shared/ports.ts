@@ -22,6 +22,15 @@ export interface MetricsSink {
   publishStoredMetrics(): void;
 }
 
+/**
+ * Where a job says how far it got as it goes (files, rows): a counter on a terminal for the CLI,
+ * nothing in Lambda. Optional in JobDeps: a job without one reports nothing.
+ */
+export interface ProgressSink {
+  /** `n` more done (files handled, rows archived and deleted). */
+  advance(n: number): void;
+}
+
 export type RunFinish =
   | { status: 'succeeded' | 'partial'; result: unknown }
   | { status: 'failed'; error: string };
