@@ -41,7 +41,7 @@ async function measureJob(options: BenchOptions, count: number) {
 }
 
 /**
- * The seed's way: select every expired row (page by page: the API returns at most 1000), then
+ * The original cron route's way: select every expired row (page by page: the API returns at most 1000), then
  * for each row one remove() and one update.
  */
 async function measureBaseline(options: BenchOptions, count: number) {
@@ -83,7 +83,7 @@ export async function bench(options: BenchOptions): Promise<void> {
     print(`ours @ ${size}: job peak RSS MB (target < 200, flat)`, ours.maxRssMb);
     if (size === small) {
       const baseline = await measureBaseline(options, size);
-      print(`seed's per-row way @ ${size}: files/s`, baseline.filesPerSecond.toFixed(0));
+      print(`original route's per-row way @ ${size}: files/s`, baseline.filesPerSecond.toFixed(0));
       print(`speed-up @ ${size} (target >= 20x)`, `${(ours.filesPerSecond / baseline.filesPerSecond).toFixed(1)}x`);
     }
   }

@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const NOW = new Date('2026-11-29T03:00:00Z');
 /** Rows per user in the seeded history. */
 const ROWS_PER_USER = 25;
-/** The seed's own page and batch sizes, for the baseline. */
+/** The original cron route's page and batch sizes, for the baseline. */
 const BASELINE_PAGE = 1000;
 const BASELINE_DELETE_BATCH = 100;
 
@@ -59,7 +59,7 @@ async function timeJob(stack: LocalStack, rows: number, mode: 'job' | 'baseline'
   return figures;
 }
 
-/** The child: runs the job (or the seed's way) once from the environment and prints its time and peak RSS. */
+/** The child: runs the job (or the original route's way) once from the environment and prints its time and peak RSS. */
 async function child(mode: string): Promise<void> {
   if (mode === 'baseline') {
     const figures = await timeBaseline(createServiceClient(process.env.SUPABASE_URL as string, process.env.SUPABASE_SERVICE_ROLE_KEY as string));
@@ -83,7 +83,7 @@ if (require.main === module && process.argv[2] === '--child') {
   });
 }
 
-/** The seed's way: every old row into memory (1000 a request), then delete by id in hundreds. */
+/** The original route's way: every old row into memory (1000 a request), then delete by id in hundreds. */
 async function timeBaseline(supabase: SupabaseClient): Promise<{ ms: number; rssMb: number; rows: number }> {
   const cutoff = new Date(NOW.getTime() - 30 * 86400_000).toISOString();
   const rss = trackPeakRss();
@@ -118,7 +118,7 @@ async function timeFloor(databaseUrl: string): Promise<number> {
 
 /**
  * `npm run bench log-cleanup`: rows/s and peak RSS of the job at two sizes (RSS should stay
- * flat), the seed's way at the smaller size, and the psql+gzip floor at the larger one.
+ * flat), the original route's way at the smaller size, and the psql+gzip floor at the larger one.
  */
 export async function bench(options: BenchOptions): Promise<void> {
   const [small, large] = options.quick ? [10_000, 20_000] : [100_000, 1_000_000];
@@ -140,8 +140,8 @@ export async function bench(options: BenchOptions): Promise<void> {
     }
     await seedEligible(stack.db, small);
     const baseline = await timeJob(stack, small, 'baseline');
-    print(`seed's way ${small.toLocaleString('en-US')} rows (all in memory, delete by 100)`, `${(baseline.ms / 1000).toFixed(1)} s, ${rate(small, baseline.ms)}`);
-    print(`seed's way ${small.toLocaleString('en-US')} rows: peak RSS`, `${baseline.rssMb} MB`);
+    print(`original route's way ${small.toLocaleString('en-US')} rows (all in memory, delete by 100)`, `${(baseline.ms / 1000).toFixed(1)} s, ${rate(small, baseline.ms)}`);
+    print(`original route's way ${small.toLocaleString('en-US')} rows: peak RSS`, `${baseline.rssMb} MB`);
   } finally {
     await stack.stop();
   }

@@ -1,4 +1,5 @@
-import { parseArgs } from 'node:util';
+import { parseCommand } from '../cli/args';
+import { EXIT } from '../cli/exit-codes';
 
 /**
  * `npm run bench`: speed and memory figures of each job on the local stack, printed, never
@@ -8,10 +9,21 @@ import { parseArgs } from 'node:util';
 const BENCHES: Record<string, () => Promise<{ bench(options: BenchOptions): Promise<void> }>> = {
   'file-cleanup': () => import('./file-cleanup'),
   'log-cleanup': () => import('./log-cleanup'),
-  metrics: () => import('./metrics'),
+  'metrics-aggregate': () => import('./metrics'),
   bundles: () => import('./bundles'),
   migration: () => import('./migration'),
 };
+
+const USAGE = `usage: export-ops bench [file-cleanup|log-cleanup|metrics-aggregate|migration|bundles ...] [--quick] [--database-url URL]
+
+Speed and memory figures of each job on the local stack, printed, never asserted. Needs a
+PostgreSQL server for the large runs (--database-url, else DATABASE_URL, else
+postgres://postgres@127.0.0.1:5432/postgres); bundles needs none. --quick uses small sizes.
+
+examples:
+  npm run bench -- --quick
+  npm run bench -- log-cleanup metrics-aggregate
+`;
 
 export interface BenchOptions {
   /** Server to create scratch databases on. */
@@ -21,21 +33,23 @@ export interface BenchOptions {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { quick: { type: 'boolean' }, 'database-url': { type: 'string' } },
-  });
+  const args = parseCommand('bench', argv, { quick: { type: 'boolean' }, 'database-url': { type: 'string' } }, USAGE, true);
+  if (typeof args === 'number') return args;
+  const { values, positionals } = args;
+  const unknown = positionals.filter((p) => !(p in BENCHES));
+  if (unknown.length) {
+    process.stderr.write(`export-ops bench: unknown benchmark "${unknown[0]}" (have: ${Object.keys(BENCHES).join(', ')})\n`);
+    return EXIT.usage;
+  }
   const options: BenchOptions = {
-    databaseUrl: values['database-url'] ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    databaseUrl: (values['database-url'] as string | undefined) ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     quick: values.quick === true,
   };
   const names = positionals.length ? positionals : Object.keys(BENCHES);
   for (const name of names) {
     const load = BENCHES[name];
-    if (!load) throw new Error(`unknown benchmark "${name}" (have: ${Object.keys(BENCHES).join(', ')})`);
     process.stdout.write(`\n== ${name} ==\n`);
     await (await load()).bench(options);
   }
-  return 0;
+  return EXIT.done;
 }

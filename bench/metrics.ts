@@ -6,14 +6,14 @@ import { print, startBenchStack, trackPeakRss } from './support';
 
 /**
  * Metrics job: one hour aggregated in SQL among a large table (ms per window, answer bytes), and
- * the seed's way (fetch the window's rows, aggregate in JavaScript) against it on crowded hours.
+ * the original service's way (fetch the window's rows, aggregate in JavaScript) against it on crowded hours.
  */
 const HOUR_MS = 3_600_000;
-/** Days the background rows are spread over (the seed's default history). */
+/** Days the background rows are spread over (the original service's default history). */
 const BACKGROUND_DAYS = 30;
 /** Hours timed for the per-window figure. */
 const TIMED_WINDOWS = 20;
-/** Lets the seed's single select return a crowded hour whole, as its code assumed. */
+/** Lets the original service's single select return a crowded hour whole, as its code assumed. */
 const SEED_WAY_MAX_ROWS = 500_000;
 
 // $1 first row number, $2 rows, $3 start, $4 span in seconds. Deterministic mix: four formats,
@@ -54,7 +54,7 @@ async function sqlWindow(supabase: SupabaseClient, start: Date): Promise<{ ms: n
   return { ms, bytes: Buffer.byteLength(JSON.stringify(value.data)) };
 }
 
-/** The seed's aggregateMetrics, condensed: select * for the window, then count in JavaScript. */
+/** The original service's aggregateMetrics, condensed: select * for the window, then count in JavaScript. */
 async function seedWindow(supabase: SupabaseClient, start: Date): Promise<{ ms: number; rows: number }> {
   const { ms, value } = await timeIt(async () => {
     const { data, error } = await supabase.from('export_logs').select('*')
@@ -114,7 +114,7 @@ export async function bench(options: BenchOptions): Promise<void> {
       const sql = await sqlWindow(supabase, crowdedStarts[k]);
       const seed = await seedWindow(supabase, crowdedStarts[k]);
       print(`window of ${size.toLocaleString('en')} rows: SQL`, `${sql.ms.toFixed(1)} ms, ${sql.bytes} answer bytes`);
-      print(`window of ${size.toLocaleString('en')} rows: seed's way (fetch + JS)`, `${seed.ms.toFixed(1)} ms, ${seed.rows.toLocaleString('en')} rows fetched`);
+      print(`window of ${size.toLocaleString('en')} rows: original service's way (fetch + JS)`, `${seed.ms.toFixed(1)} ms, ${seed.rows.toLocaleString('en')} rows fetched`);
       print(`  ratio seed / SQL`, `${(seed.ms / sql.ms).toFixed(1)}x`);
     }
     print('peak RSS of this process (stack + bench)', `${rss.peakMb()} MB`);

@@ -5,7 +5,8 @@ import { ExportOpsStack } from '../lib/export-ops-stack';
 
 const app = new App();
 
-// Settings come from cdk.json / -c context (see lib/config.ts); only supabaseUrl is required.
+// Settings come from cdk.json / -c context (the settings table, lambdas/shared/settings.ts, read by
+// lib/config.ts); only supabaseUrl is required.
 new ExportOpsStack(app, app.node.tryGetContext('stackName') ?? 'ExportOps', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   description: 'export-ops: Supabase export file cleanup, log archival and export metrics',

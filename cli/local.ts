@@ -1,38 +1,30 @@
-import { parseArgs } from 'node:util';
 import { seedExports } from '../local/seed';
 import { startLocalStack } from '../local/stack';
+import { parseCommand, wholeNumber } from './args';
+import { EXIT } from './exit-codes';
 
 const HELP = `usage: export-ops local [--port N] [--s3-port N] [--database-url URL] [--jwt-secret S] [--storage-dir DIR] [--seed N]
 
 Runs the local stack in the foreground until Ctrl-C. Prints KEY=value lines on stdout that a
 shell can source (messages go to stderr):
   npx export-ops local > .env.local &   then   set -a; . ./.env.local; set +a
+
+examples:
+  npx export-ops local --seed 2000 > .env.local &
+  npx export-ops local --database-url postgres://postgres@127.0.0.1:5432/postgres --port 54321
 `;
 
-/** Reads a port or count option, naming it when it is not a whole number. */
-export function wholeNumber(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new Error(`--${name} must be a whole number, got "${value}"`);
-  return Number(value);
-}
-
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' },
-      's3-port': { type: 'string' },
-      'database-url': { type: 'string' },
-      'jwt-secret': { type: 'string' },
-      'storage-dir': { type: 'string' },
-      seed: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const args = parseCommand('local', argv, {
+    port: { type: 'string' },
+    's3-port': { type: 'string' },
+    'database-url': { type: 'string' },
+    'jwt-secret': { type: 'string' },
+    'storage-dir': { type: 'string' },
+    seed: { type: 'string' },
+  }, HELP);
+  if (typeof args === 'number') return args;
+  const values = args.values as Record<string, string | undefined>;
   const seedCount = wholeNumber('seed', values.seed);
   const stack = await startLocalStack({
     port: wholeNumber('port', values.port),
@@ -52,5 +44,5 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await stack.stop();
-  return 0;
+  return EXIT.done;
 }

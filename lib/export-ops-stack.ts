@@ -50,8 +50,9 @@ export class ExportOpsStack extends Stack {
       objectLockRetention: config.archiveObjectLockDays > 0 ? Duration.days(config.archiveObjectLockDays) : undefined,
     });
 
-    const job = (name: string, cron: string, sizing: { memorySize: number; timeout: Duration }, description: string,
-      environment: Record<string, string>) =>
+    // Each function's environment is derived from the settings table: the settings its job uses.
+    const settings = { ...config, serviceRoleKeySecretId: secretId, archiveBucket: this.archive.bucket.bucketName };
+    const job = (name: string, cron: string, sizing: { memorySize: number; timeout: Duration }, description: string) =>
       new ScheduledJob(this, pascal(name), {
         jobName: name,
         entry: path.join(handlersDir, name, 'handler.ts'),
@@ -61,41 +62,22 @@ export class ExportOpsStack extends Stack {
         ...sizing,
         metricsNamespace: config.metricsNamespace,
         logRetention: config.functionLogRetentionDays as logs.RetentionDays,
-        environment: {
-          SUPABASE_URL: config.supabaseUrl,
-          SUPABASE_SERVICE_ROLE_KEY_SECRET_ID: secretId,
-          ...environment,
-        },
+        settings,
       });
 
     // Sizing. Every function needs little memory; memory is bought for CPU where CPU is the limit.
     // file-cleanup: I/O bound (Storage API deletes in 1000-name batches, ~0.3-0.5 s each);
     //   512 MB is ample, 15 min lets a large backlog drain in one run (claims let it resume).
     this.fileCleanup = job('file-cleanup', config.fileCleanupCron, { memorySize: 512, timeout: Duration.minutes(15) },
-      'Deletes expired export files from Supabase Storage', {
-        EXPORTS_BUCKET: config.exportsBucket,
-        OWNED_PATH_PREFIX: config.ownedPathPrefix,
-        ...(config.storageUrlOrigins ? { STORAGE_URL_ORIGINS: config.storageUrlOrigins } : {}),
-        FILE_RETENTION_HOURS: String(config.fileRetentionHours),
-        FILE_GRACE_HOURS: String(config.fileGraceHours),
-        ORPHAN_GRACE_HOURS: String(config.orphanGraceHours),
-        DELETE_ORPHANS: String(config.deleteOrphans),
-        MAX_FILE_ATTEMPTS: String(config.maxFileAttempts),
-      });
+      'Deletes expired export files from Supabase Storage');
     // log-cleanup: streams up to ~1M rows through JSON + gzip (single-threaded CPU) into a
     //   multipart upload; 1769 MB is one full vCPU, more would not help. Monthly, so cents.
     this.logCleanup = job('log-cleanup', config.logCleanupCron, { memorySize: 1769, timeout: Duration.minutes(15) },
-      'Archives old export_logs rows to S3 and deletes them', {
-        ARCHIVE_BUCKET: this.archive.bucket.bucketName,
-        ARCHIVE_PREFIX: config.archivePrefix,
-        LOG_RETENTION_DAYS: String(config.logRetentionDays),
-        ARCHIVE_ENABLED: String(config.archiveEnabled),
-        ALLOW_UNARCHIVED_DELETE: String(config.allowUnarchivedDelete),
-      });
+      'Archives old export_logs rows to S3 and deletes them');
     // metrics-aggregate: one SQL round trip per hourly window; a 14-day backfill is 336 trips,
     //   a few minutes. 10 min stays well inside the hourly interval.
     this.metricsAggregate = job('metrics-aggregate', config.metricsCron, { memorySize: 256, timeout: Duration.minutes(10) },
-      'Aggregates export_logs into hourly CloudWatch metrics', { METRICS_LAG_MINUTES: String(config.metricsLagMinutes) });
+      'Aggregates export_logs into hourly CloudWatch metrics');
 
     for (const j of [this.fileCleanup, this.logCleanup, this.metricsAggregate]) {
       // GetSecretValue on this one secret only (no DescribeSecret, no other secrets).

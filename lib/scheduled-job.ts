@@ -10,6 +10,9 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
 import type { CatalogMetric } from '../lambdas/shared/metric-catalog';
+import type { SettingsTable } from '../lambdas/shared/setting-kinds';
+import { SETTINGS } from '../lambdas/shared/settings';
+import { jobEnvironment } from './job-environment';
 import { jobMetric } from './monitoring/metrics';
 
 /**
@@ -41,7 +44,19 @@ export interface ScheduledJobProps {
    */
   readonly timeout?: Duration;
   /**
-   * Environment variables besides the Powertools and source map ones this construct sets.
+   * Setting values by setting name (e.g. the stack's resolved config). Each setting of the
+   * settings table that this job uses and that has a value becomes an environment variable.
+   * The service name (the job name) and the metrics namespace are filled in here.
+   * @default - none
+   */
+  readonly settings?: Readonly<Record<string, unknown>>;
+  /**
+   * The settings table the environment is derived from; tests add a setting to it.
+   * @default SETTINGS (lambdas/shared/settings.ts)
+   */
+  readonly settingsTable?: SettingsTable;
+  /**
+   * Environment variables besides the settings' and the source map one this construct sets.
    * @default - none
    */
   readonly environment?: Record<string, string>;
@@ -116,7 +131,7 @@ export class ScheduledJob extends Construct {
   constructor(scope: Construct, id: string, props: ScheduledJobProps) {
     super(scope, id);
     this.jobName = props.jobName;
-    this.metricsNamespace = props.metricsNamespace ?? 'ExportOps';
+    this.metricsNamespace = props.metricsNamespace ?? SETTINGS.metricsNamespace.default;
 
     // Standard class: EMF metrics are not extracted from Infrequent Access log groups.
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
@@ -152,8 +167,9 @@ export class ScheduledJob extends Construct {
       maxEventAge: props.asyncMaxEventAge ?? Duration.hours(1),
       environment: {
         ...props.environment,
-        POWERTOOLS_SERVICE_NAME: props.jobName,
-        POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
+        // The namespace is the one metric() uses, so the alarms watch what the function emits.
+        ...jobEnvironment(props.jobName, { ...props.settings, serviceName: props.jobName, metricsNamespace: this.metricsNamespace },
+          props.settingsTable),
         // sourceMap alone does not make Node use the maps for stack traces.
         NODE_OPTIONS: '--enable-source-maps',
       },

@@ -1,14 +1,27 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 
 const ROOT = join(__dirname, '..');
-/**
- * Node 24 from node_modules (the system node may be older), with tsx loaded in the same process
- * (`--import tsx`): tsx's CLI would run the script in a grandchild that a SIGKILL of the CLI
- * leaves running.
- */
+/** Node 24 from node_modules (the system node may be older). */
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
-const CHILD = join(__dirname, 'child.ts');
+
+let bundled: Promise<string> | undefined;
+/**
+ * storm/child.ts bundled once per storm, as the Lambda bundles are: a bundle starts in about
+ * half the time of transpiling TypeScript on each start (`--import tsx`), so more of each
+ * child's life is work and more random kills land in it.
+ */
+function childBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const outfile = join(mkdtempSync(join(tmpdir(), 'export-ops-storm-')), 'child.js');
+    await build({ entryPoints: [join(__dirname, 'child.ts')], bundle: true, platform: 'node', target: 'node24', format: 'cjs', outfile, logLevel: 'warning' });
+    return outfile;
+  })();
+  return bundled;
+}
 
 export interface ChildRun {
   code: number | null;
@@ -24,26 +37,45 @@ export interface ChildRun {
 }
 
 /**
- * Runs storm/child.ts for one job; with `killAfterMs`, SIGKILLs it that long after the spawn
- * (unless it exited first).
+ * When to SIGKILL a child: `afterMs` after the spawn or, with `anchor`, `afterMs` after the
+ * anchor resolves (the storm anchors on the child's run record appearing, so the kill lands at
+ * the same point of the work however long start-up took on a loaded machine).
  */
-export function runChild(job: string, input: unknown, env: NodeJS.ProcessEnv, killAfterMs?: number): Promise<ChildRun> {
+export interface KillPlan {
+  afterMs: number;
+  anchor?: Promise<unknown>;
+}
+
+/**
+ * Runs storm/child.ts for one job; with a kill plan, SIGKILLs it at the planned time (unless
+ * it exited first).
+ */
+export async function runChild(job: string, input: unknown, env: NodeJS.ProcessEnv, kill?: KillPlan): Promise<ChildRun> {
+  const script = await childBundle();
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(NODE, ['--import', 'tsx', CHILD, job, JSON.stringify(input)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [script, job, JSON.stringify(input)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let killed = false;
+    let exited = false;
+    let timer: NodeJS.Timeout | undefined;
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => {
-      if (child.exitCode === null && child.signalCode === null) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    }, killAfterMs);
+    const armKill = () => {
+      if (exited || !kill) return;
+      timer = setTimeout(() => {
+        if (child.exitCode === null && child.signalCode === null) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      }, kill.afterMs);
+    };
+    if (kill?.anchor) kill.anchor.then(armKill, () => undefined);
+    else armKill();
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      exited = true;
       if (timer) clearTimeout(timer);
       let result: ChildRun['result'];
       const last = stdout.trim().split('\n').pop() ?? '';

@@ -1,37 +1,24 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { must } from '../shared/job';
-import type { RowObjectFields } from './object-path';
+import { must } from '../shared/supabase';
+import type { DueCursor, DueRule, FileCleanupReport, FileCleanupStore, FileRow, OrphanPage, PreviewPage } from './ports';
 
-/** A row the cleanup works on, as the claim and preview functions return it. */
-export interface FileRow extends RowObjectFields {
-  file_url: string | null;
-  file_size: number | null;
-  attempts: number;
-}
+export type { DueRule, FileCleanupReport, FileRow } from './ports';
 
-/** Which rows are due: the job's "now" and the retention settings. */
-export interface DueRule {
-  now: Date;
-  graceHours: number;
-  retentionHours: number;
-}
-
-export interface FileCleanupReport {
-  flagged_total: number;
-  stuck_total: number;
-  stuck: { export_id: string; attempts: number; last_error: string | null }[];
-}
 
 /**
- * The file cleanup's database port: each method is one RPC to a function of the
- * `…_file_cleanup.sql` migration, answering one JSON value (never cut by the API's row cap).
+ * The file cleanup's database port (FileCleanupStore) over supabase-js: each method is one RPC
+ * to a function of the `…_file_cleanup.sql` migration, answering one JSON value (never cut by
+ * the API's row cap).
+ *
+ * @example
+ * const files = new SupabaseFileCleanupStore(supabase);
  */
-export class FileClaims {
-  constructor(private readonly supabase: SupabaseClient) {}
+export class SupabaseFileCleanupStore implements FileCleanupStore {
+  constructor(readonly client: SupabaseClient) {}
 
   /** Claims up to `limit` due rows for this run, each with a lease. */
   async claim(runId: string, rule: DueRule, limit: number, leaseSeconds: number): Promise<FileRow[]> {
-    return must('export_ops_claim_files', await this.supabase.rpc('export_ops_claim_files', {
+    return must('export_ops_claim_files', await this.client.rpc('export_ops_claim_files', {
       p_run_id: runId,
       p_now: rule.now.toISOString(),
       p_grace_hours: rule.graceHours,
@@ -42,10 +29,10 @@ export class FileClaims {
   }
 
   /** Dry run: one read-only keyset page of due rows after `cursor`. */
-  async preview(rule: DueRule, limit: number, cursor?: { due: string; id: string }) {
-    return must<{ rows: (FileRow & { due: string })[]; last_due: string | null; last_id: string | null }>(
+  async preview(rule: DueRule, limit: number, cursor?: DueCursor): Promise<PreviewPage> {
+    return must<PreviewPage>(
       'export_ops_preview_files',
-      await this.supabase.rpc('export_ops_preview_files', {
+      await this.client.rpc('export_ops_preview_files', {
         p_now: rule.now.toISOString(),
         p_grace_hours: rule.graceHours,
         p_retention_hours: rule.retentionHours,
@@ -59,28 +46,28 @@ export class FileClaims {
   /** Marks rows expired (storage confirmed their objects gone, or they had none); returns how many changed. */
   async markExpired(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    return must<number>('export_ops_mark_files_expired', await this.supabase.rpc('export_ops_mark_files_expired', { p_ids: ids }));
+    return must<number>('export_ops_mark_files_expired', await this.client.rpc('export_ops_mark_files_expired', { p_ids: ids }));
   }
 
   /** Records a failed removal on each row (the run keeps its claim); returns each row's attempts so far. */
   async recordFailures(failures: { id: string; error: string }[]): Promise<Record<string, number>> {
     if (failures.length === 0) return {};
-    return must('export_ops_record_file_failures', await this.supabase.rpc('export_ops_record_file_failures', { p_failures: failures }));
+    return must('export_ops_record_file_failures', await this.client.rpc('export_ops_record_file_failures', { p_failures: failures }));
   }
 
   /** Flags rows whose path must never reach Storage, with the reason. */
   async flag(flags: { id: string; reason: string }[]): Promise<void> {
     if (flags.length === 0) return;
-    must('export_ops_flag_files', await this.supabase.rpc('export_ops_flag_files', { p_flags: flags }));
+    must('export_ops_flag_files', await this.client.rpc('export_ops_flag_files', { p_flags: flags }));
   }
 
   /** Gives back every claim this run still holds (failed or unfinished rows); returns how many. */
   async releaseAll(runId: string): Promise<number> {
-    return must<number>('export_ops_release_files', await this.supabase.rpc('export_ops_release_files', { p_run_id: runId }));
+    return must<number>('export_ops_release_files', await this.client.rpc('export_ops_release_files', { p_run_id: runId }));
   }
 
   async report(maxAttempts: number, limit: number): Promise<FileCleanupReport> {
-    return must('export_ops_file_cleanup_report', await this.supabase.rpc('export_ops_file_cleanup_report', {
+    return must('export_ops_file_cleanup_report', await this.client.rpc('export_ops_file_cleanup_report', {
       p_max_attempts: maxAttempts,
       p_limit: limit,
     }));
@@ -89,16 +76,16 @@ export class FileClaims {
   /** Which of `names` are still stored in `bucket`, by the database's storage.objects. */
   async stillStored(bucket: string, names: string[]): Promise<Set<string>> {
     if (names.length === 0) return new Set();
-    return new Set(must<string[]>('export_ops_stored_objects', await this.supabase.rpc('export_ops_stored_objects', {
+    return new Set(must<string[]>('export_ops_stored_objects', await this.client.rpc('export_ops_stored_objects', {
       p_bucket: bucket, p_names: names,
     })));
   }
 
   /** One page of objects older than `olderThan` that no export row needs. */
-  async findOrphans(bucket: string, olderThan: Date, limit: number, afterName?: string) {
-    return must<{ objects: { name: string; size: number | null }[]; last_name: string | null }>(
+  async findOrphans(bucket: string, olderThan: Date, limit: number, afterName?: string): Promise<OrphanPage> {
+    return must<OrphanPage>(
       'export_ops_find_orphans',
-      await this.supabase.rpc('export_ops_find_orphans', {
+      await this.client.rpc('export_ops_find_orphans', {
         p_bucket: bucket,
         p_older_than: olderThan.toISOString(),
         p_limit: limit,

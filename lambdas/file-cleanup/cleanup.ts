@@ -1,8 +1,6 @@
-import type { JobDeps } from '../shared/job';
-import { FileClaims, type DueRule, type FileRow } from './claims';
 import { resolveStoredObject, type OwnershipRule, type SkipReason } from './object-path';
-import { MAX_NAMES_PER_REMOVE, removeObjects } from './storage-remover';
 import { scanOrphans, type OrphanReport } from './orphans';
+import { type DueCursor, type DueRule, type FileCleanupDeps, type FileRow, MAX_NAMES_PER_REMOVE } from './ports';
 
 /** Rows per claim: one remove() call per batch, at Storage's bulk limit. */
 export const BATCH_SIZE = MAX_NAMES_PER_REMOVE;
@@ -36,6 +34,7 @@ export interface FileCleanupOutcome {
   skipped: { count: number; by_reason: Partial<Record<SkipReason, number>>; rows: { export_id: string; reason: SkipReason }[]; flagged_total: number };
   stuck: { count: number; rows: { export_id: string; attempts: number; last_error: string | null }[] };
   orphans: OrphanReport;
+  /** Work may be left: the time budget ran out, or `maxFiles` stopped the run with due rows left. */
   more: boolean;
   dry_run: boolean;
   /**
@@ -68,9 +67,8 @@ function classify(rows: FileRow[], rule: OwnershipRule) {
  * @example
  * const outcome = await cleanExpiredFiles(deps, runId, { now: new Date(), dryRun: false });
  */
-export async function cleanExpiredFiles(deps: JobDeps, runId: string, options: FileCleanupOptions): Promise<FileCleanupOutcome> {
-  const { config } = deps;
-  const claims = new FileClaims(deps.supabase);
+export async function cleanExpiredFiles(deps: FileCleanupDeps, runId: string, options: FileCleanupOptions): Promise<FileCleanupOutcome> {
+  const { config, files } = deps;
   const rule: DueRule = { now: options.now, graceHours: config.fileGraceHours, retentionHours: config.fileRetentionHours };
   const out: FileCleanupOutcome = {
     total_found: 0, deleted_count: 0, already_gone_count: 0, no_file_count: 0, failed_count: 0, logs_updated: 0, errors: [], bytes_reclaimed: 0,
@@ -83,32 +81,32 @@ export async function cleanExpiredFiles(deps: JobDeps, runId: string, options: F
   };
 
   try {
-    await cleanBatches(deps, claims, runId, rule, options, out);
+    await cleanBatches(deps, runId, rule, options, out);
   } finally {
     // Failed rows stay claimed until here so this run does not take them again; a crash
     // leaves them to the lease instead.
-    if (!options.dryRun) await claims.releaseAll(runId);
+    if (!options.dryRun) await files.releaseAll(runId);
   }
 
-  const report = await claims.report(config.maxFileAttempts, STUCK_LISTED);
+  const report = await files.report(config.maxFileAttempts, STUCK_LISTED);
   out.skipped.flagged_total = report.flagged_total;
   out.stuck = { count: report.stuck_total, rows: report.stuck };
-  out.orphans = await scanOrphans(deps, claims, { now: options.now, dryRun: options.dryRun });
+  out.orphans = await scanOrphans(deps, { now: options.now, dryRun: options.dryRun });
   return out;
 }
 
 /** Claims (or, dry, previews) and works batch after batch until none is left, the limit, or the budget. */
 async function cleanBatches(
-  deps: JobDeps, claims: FileClaims, runId: string, rule: DueRule, options: FileCleanupOptions, out: FileCleanupOutcome,
+  deps: FileCleanupDeps, runId: string, rule: DueRule, options: FileCleanupOptions, out: FileCleanupOutcome,
 ): Promise<void> {
-  const { config } = deps;
+  const { config, files: claims } = deps;
   const limit = options.maxFiles ?? Number.POSITIVE_INFINITY;
   const skip = (row: FileRow, reason: SkipReason) => {
     out.skipped.count += 1;
     out.skipped.by_reason[reason] = (out.skipped.by_reason[reason] ?? 0) + 1;
     if (out.skipped.rows.length < MAX_REPORTED) out.skipped.rows.push({ export_id: row.export_id, reason });
   };
-  let cursor: { due: string; id: string } | undefined;
+  let cursor: DueCursor | undefined;
   while (out.total_found < limit) {
     if (deps.remainingMs() <= 0) {
       out.more = true;
@@ -130,12 +128,20 @@ async function cleanBatches(
 
     if (options.dryRun) {
       planBatch(out, objects, noFile);
+      deps.progress?.advance(rows.length);
       continue;
     }
     await claims.flag(invalid.map(({ row, reason }) => ({ id: row.id, reason })));
-    const confirmedGone = await removeBatch(deps, claims, objects, out);
+    const confirmedGone = await removeBatch(deps, objects, out);
     out.no_file_count += noFile.length;
     out.logs_updated += await claims.markExpired([...noFile, ...confirmedGone].map((row) => row.id));
+    deps.progress?.advance(rows.length);
+  }
+  if (out.total_found >= limit && !out.more) {
+    // Stopped by maxFiles: `more` says whether due rows are left (this run's failures count:
+    // they are retried), so a caller knows to run again.
+    const next = await claims.preview(rule, 1, options.dryRun ? cursor : undefined);
+    out.more = next.rows.length > 0;
   }
 }
 
@@ -146,10 +152,10 @@ async function cleanBatches(
  * keeps its status and records the attempt.
  */
 async function removeBatch(
-  deps: JobDeps, claims: FileClaims, objects: { row: FileRow; path: string }[], out: FileCleanupOutcome,
+  deps: FileCleanupDeps, objects: { row: FileRow; path: string }[], out: FileCleanupOutcome,
 ): Promise<FileRow[]> {
-  const { config } = deps;
-  const removal = await removeObjects(deps.supabase, config.exportsBucket, [...new Set(objects.map((o) => o.path))]);
+  const { config, files: claims } = deps;
+  const removal = await deps.storage.remove(config.exportsBucket, [...new Set(objects.map((o) => o.path))]);
   if (!removal.ok) {
     deps.logger.warn('remove() failed; rows kept for a later run', { rows: objects.length, error: removal.error, transient: removal.transient });
     await recordFailures(claims, objects.map((o) => o.row), removal.error, out);
@@ -169,7 +175,7 @@ async function removeBatch(
   return objects.filter((o) => deleted.has(o.path) || !stored.has(o.path)).map((o) => o.row);
 }
 
-async function recordFailures(claims: FileClaims, rows: FileRow[], error: string, out: FileCleanupOutcome): Promise<void> {
+async function recordFailures(claims: FileCleanupDeps['files'], rows: FileRow[], error: string, out: FileCleanupOutcome): Promise<void> {
   out.failed_count += rows.length;
   await claims.recordFailures(rows.map((row) => ({ id: row.id, error })));
   for (const row of rows) {

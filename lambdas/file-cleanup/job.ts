@@ -1,8 +1,10 @@
 import * as z from 'zod';
 import { jobNow } from '../shared/clock';
-import { type JobDefinition, type JobResult, noPorts, scheduledInput } from '../shared/job';
+import { type JobDefinition, type JobResult, scheduledInput } from '../shared/job';
 import { emit, METRICS } from '../shared/metric-catalog';
+import { fileCleanupPorts } from './adapters';
 import { cleanExpiredFiles, type FileCleanupOutcome } from './cleanup';
+import type { FileCleanupPorts } from './ports';
 
 /** The schedule's `{scheduledTime}`, plus what a manual invoke may add. Anything else is refused. */
 export const fileCleanupInput = scheduledInput
@@ -21,11 +23,11 @@ export type FileCleanupResult = FileCleanupOutcome & JobResult;
  * @example
  * await runJob(fileCleanupJob, deps, { scheduledTime: '2026-11-29T02:00:00Z' });
  */
-export const fileCleanupJob: JobDefinition<FileCleanupInput, FileCleanupResult> = {
+export const fileCleanupJob: JobDefinition<FileCleanupInput, FileCleanupResult, FileCleanupPorts> = {
   name: 'file-cleanup',
   input: fileCleanupInput,
   // Supabase (database and Storage) only: no S3 client in this bundle.
-  ports: noPorts,
+  ports: fileCleanupPorts,
   failureMetric: METRICS.CleanupFailures.name,
   isDryRun: (input) => input.dryRun === true,
   scheduledTime: jobNow,

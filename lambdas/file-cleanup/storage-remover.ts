@@ -1,20 +1,26 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { isTransientHttpError, retryTransient, type RetryOptions } from '../shared/retry';
+import { MAX_NAMES_PER_REMOVE, type ObjectRemover, type RemoveOutcome } from './ports';
 
-/** Hosted Storage refuses a bulk request of more names than this, and then deletes nothing. */
-export const MAX_NAMES_PER_REMOVE = 1000;
-
-export type RemoveOutcome =
-  /**
-   * Storage answered with the objects it deleted: `deleted` are their names, `bytes` their
-   * sizes summed. A name sent but not in `deleted` was skipped: already gone, or (a wrong key,
-   * a policy) still stored; only the database's storage.objects can tell which.
-   */
-  | { ok: true; deleted: string[]; bytes: number }
-  | { ok: false; error: string; transient: boolean };
+export { MAX_NAMES_PER_REMOVE, type RemoveOutcome } from './ports';
 
 /**
- * The file cleanup's storage port: deletes names from a bucket with one `remove()` call,
+ * The file cleanup's storage port (ObjectRemover) over supabase-js Storage.
+ *
+ * @example
+ * const storage = new SupabaseObjectRemover(supabase);
+ * const outcome = await storage.remove('exports', ['u1/a.json']);
+ */
+export class SupabaseObjectRemover implements ObjectRemover {
+  constructor(readonly client: SupabaseClient, private readonly retry: RetryOptions = {}) {}
+
+  remove(bucket: string, names: string[]): Promise<RemoveOutcome> {
+    return removeObjects(this.client, bucket, names, this.retry);
+  }
+}
+
+/**
+ * Deletes names from a bucket with one `remove()` call,
  * retrying transient failures (network, timeout, 429, 5xx) with capped, jittered back-off.
  *
  * Storage answers only the objects it deleted and skips the others silently (names already

@@ -1,8 +1,6 @@
 import { JOB_DEFAULTS } from '../shared/config';
-import type { JobDeps } from '../shared/job';
-import { type ArchivePart, deleteUnarchived, PartsStore } from './parts-store';
-import type { LogCleanupDeps } from './ports';
-import { archivePart, deleteArchivedPart, type PartOutcome } from './settle-part';
+import type { ArchivePart, LogCleanupDeps, LogScope, RowKey } from './ports';
+import { archivePart, type ArchiveTarget, deleteArchivedPart, type PartOutcome } from './settle-part';
 
 /** Tunables of one run; the defaults are what the Lambda uses. */
 export interface CleanupLimits {
@@ -63,13 +61,13 @@ const emptyProgress = (): CleanupProgress => ({
 export async function archiveAndDelete(
   deps: LogCleanupDeps,
   runId: string,
-  scope: { cutoff: Date; userId: string | null },
+  scope: LogScope,
   limits: CleanupLimits,
 ): Promise<CleanupProgress> {
   const bucket = deps.config.archive.bucket;
   if (!bucket) throw new Error('ARCHIVE_BUCKET is required while archival is on (ARCHIVE_ENABLED is true); nothing done');
-  const store = new PartsStore(deps.supabase, runId, limits.partLeaseSeconds);
-  const target = { s3: deps.s3, bucket, store, pageRows: limits.pageRows };
+  const store = deps.logs.forRun(runId, limits.partLeaseSeconds);
+  const target: ArchiveTarget = { archive: deps.archive, bucket, clock: deps.clock, parts: store, pageRows: limits.pageRows };
   const progress = emptyProgress();
 
   const fail = async (part: ArchivePart, error: unknown): Promise<never> => {
@@ -94,9 +92,10 @@ export async function archiveAndDelete(
     progress.archived_count += done.archived;
     progress.archive_bytes += done.bytes;
     if (!done.dropped) progress.parts += 1;
+    deps.progress?.advance(done.deleted);
   };
 
-  let after: { createdAt: string; id: string } | null = null;
+  let after: RowKey | null = null;
   for (;;) {
     if (deps.remainingMs() < limits.partTimeReserveMs) {
       await settleDeleting();
@@ -131,15 +130,16 @@ export async function archiveAndDelete(
  * ALLOW_UNARCHIVED_DELETE=true; the caller checks that.
  */
 export async function deleteWithoutArchive(
-  deps: JobDeps,
-  scope: { cutoff: Date; userId: string | null },
+  deps: Pick<LogCleanupDeps, 'logs' | 'remainingMs' | 'progress'>,
+  scope: LogScope,
   limits: CleanupLimits,
 ): Promise<CleanupProgress> {
   const progress = emptyProgress();
   for (;;) {
     if (deps.remainingMs() < limits.partTimeReserveMs) return { ...progress, more: true };
-    const deleted = await deleteUnarchived(deps.supabase, scope.cutoff, scope.userId, limits.unarchivedBatchRows);
+    const deleted = await deps.logs.deleteUnarchived(scope, limits.unarchivedBatchRows);
     progress.deleted_count += deleted;
+    deps.progress?.advance(deleted);
     if (deleted < limits.unarchivedBatchRows) return progress;
   }
 }

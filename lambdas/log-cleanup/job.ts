@@ -3,8 +3,8 @@ import { jobNow } from '../shared/clock';
 import { type JobDefinition, type JobResult, scheduledInput } from '../shared/job';
 import { emit, METRICS } from '../shared/metric-catalog';
 import { archiveAndDelete, type CleanupLimits, DEFAULT_LIMITS, deleteWithoutArchive } from './cleanup';
-import { type CleanupStats, readCleanupStats } from './parts-store';
-import { type LogCleanupPorts, logCleanupPorts } from './ports';
+import { logCleanupPorts } from './adapters';
+import type { CleanupStats, LogCleanupPorts } from './ports';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -22,7 +22,7 @@ export interface LogCleanupResult extends JobResult {
   deleted_count: number;
   /** Rows written to S3 by this run. */
   archived_count: number;
-  /** Rows of a part that failed in this run (the run then fails; kept for the seed's shape). */
+  /** Rows of a part that failed in this run (the run then fails; kept for the original route's result shape). */
   failed_count: number;
   /** Parts archived and deleted. */
   parts: number;
@@ -66,7 +66,7 @@ export function createLogCleanupJob(limits: Partial<CleanupLimits> = {}): JobDef
       const userId = input.userId ?? null;
       const { archive } = deps.config;
       const measure = input.statsOnly === true || input.dryRun === true;
-      const stats = await readCleanupStats(deps.supabase, cutoff, userId, measure);
+      const stats = await deps.logs.stats({ cutoff, userId }, measure);
       const base = {
         deleted_count: 0, archived_count: 0, failed_count: 0, parts: 0, archive_bytes: 0, more: false,
         skipped: stats.stale_count + stats.waiting_for_file_count,

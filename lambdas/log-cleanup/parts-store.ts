@@ -1,97 +1,64 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { must } from '../shared/job';
+import { must } from '../shared/supabase';
+import type {
+  ArchivePart, Claim, CleanupStats, DeleteOutcome, LogScope, LogStore, Page, PartManifest, RecordedPart, RestoreCounts, RowKey, RunParts,
+} from './ports';
 
-/** A planned archive part as recorded in export_ops.archive_parts. */
-export interface ArchivePart {
-  part_key: string;
-  object_key: string;
-  manifest_key: string;
-  row_count: number;
-  first_created_at: string;
-  first_id: string;
-  last_created_at: string;
-  last_id: string;
-  state: 'pending' | 'verified' | 'deleted';
-  selector: { kind: 'age'; cutoff: string } | { kind: 'user'; user_id: string };
-  sha256: string | null;
-  bytes: number | string | null;
-  etag: string | null;
-  attempts: number;
-}
-
-export type Claim =
-  | { kind: 'part'; part: ArchivePart; resumed: boolean }
-  | { kind: 'done' }
-  | { kind: 'busy'; partKey: string; leaseUntil: string };
-
-/** One page of a part's rows, as NDJSON text exactly as the database wrote it. */
-export interface Page {
-  rows: number;
-  ndjson: string;
-  /** Sum of a 64-bit hash of each line, as decimal text (see the delete function). */
-  checksum: string;
-  lastCreatedAt: string | null;
-  lastId: string | null;
-}
-
-export interface PartManifest {
-  version: 1;
-  part_key: string;
-  bucket: string;
-  object_key: string;
-  row_count: number;
-  first_key: { created_at: string; id: string } | null;
-  last_key: { created_at: string; id: string } | null;
-  /** SHA-256 (hex) of the uncompressed NDJSON. */
-  sha256: string;
-  /** The database's checksum of the rows, which the delete recomputes from the rows it removes. */
-  row_checksum: string;
-  uncompressed_bytes: number;
-  /** Size of the stored (gzip) object. */
-  bytes: number;
-  etag: string;
-  selector: ArchivePart['selector'];
-  written_at: string;
-}
-
-export type DeleteOutcome =
-  | { status: 'deleted' | 'already_deleted'; deleted: number }
-  | { status: 'stale'; deleted: 0; rows_now: number; rows_archived: number };
-
-export interface CleanupStats {
-  /** Null when not measured (a real run counts what it deletes instead). */
-  eligible_for_cleanup: number | null;
-  total_size_estimate_mb: number | null;
-  oldest_log_date: string | null;
-  cutoff_date: string;
-  stale_count: number;
-  waiting_for_file_count: number;
-  open_parts: number;
-}
+export type { ArchivePart, Claim, CleanupStats, DeleteOutcome, Page, PartManifest } from './ports';
 
 /**
- * The log cleanup's database port: one method per SQL function of the log-cleanup migration,
- * all reached through supabase-js RPC as service_role.
+ * The log cleanup's database port (LogStore) over supabase-js: one method per SQL function of
+ * the log-cleanup migrations, all reached through RPC as service_role.
  *
  * @example
- * const store = new PartsStore(supabase, runId, 300);
- * const claim = await store.claim({ cutoff, userId: null, prefix: 'export-logs', partRows: 50_000 });
+ * const parts = new SupabaseLogStore(supabase).forRun(runId, 300);
+ * const claim = await parts.claim({ cutoff, userId: null, prefix: 'export-logs', partRows: 50_000, after: null });
  */
-export class PartsStore {
+export class SupabaseLogStore implements LogStore {
+  constructor(readonly client: SupabaseClient) {}
+
+  forRun(runId: string, leaseSeconds: number): RunParts {
+    return new SupabaseRunParts(this.client, runId, leaseSeconds);
+  }
+
+  async stats(scope: LogScope, measure: boolean): Promise<CleanupStats> {
+    return must<CleanupStats>('export_ops_log_cleanup_stats', await this.client.rpc('export_ops_log_cleanup_stats', {
+      p_cutoff: scope.cutoff.toISOString(), p_user_id: scope.userId, p_measure: measure,
+    }));
+  }
+
+  async deleteUnarchived(scope: LogScope, limit: number): Promise<number> {
+    return must<number>('export_ops_log_cleanup_delete_unarchived', await this.client.rpc('export_ops_log_cleanup_delete_unarchived', {
+      p_cutoff: scope.cutoff.toISOString(), p_user_id: scope.userId, p_limit: limit,
+    }));
+  }
+
+  async recordedParts(prefix: string, afterKey: string | null, limit: number): Promise<RecordedPart[]> {
+    return must<RecordedPart[]>('export_ops_log_cleanup_parts', await this.client.rpc('export_ops_log_cleanup_parts', {
+      p_prefix: prefix, p_after_key: afterKey, p_limit: limit,
+    }));
+  }
+
+  async restoreRows(partKey: string, ndjson: string, dryRun: boolean): Promise<RestoreCounts> {
+    return must<RestoreCounts>('export_ops_log_cleanup_restore', await this.client.rpc('export_ops_log_cleanup_restore', {
+      p_part_key: partKey, p_ndjson: ndjson, p_dry_run: dryRun,
+    }));
+  }
+}
+
+/** One run's parts over supabase-js (see RunParts). */
+class SupabaseRunParts implements RunParts {
   constructor(
-    private readonly supabase: SupabaseClient,
+    private readonly client: SupabaseClient,
     readonly runId: string,
-    /** How long a part stays this run's after its last call (see PART_LEASE_SECONDS). */
+    /** How long a part stays this run's after its last call (LOG_PART_LEASE_SECONDS). */
     private readonly leaseSeconds: number,
   ) {}
 
-  /** `after`: the previous part's last key in this run (planning starts behind it). */
-  async claim(args: {
-    cutoff: Date; userId: string | null; prefix: string; partRows: number; after: { createdAt: string; id: string } | null;
-  }): Promise<Claim> {
+  async claim(args: LogScope & { prefix: string; partRows: number; after: RowKey | null }): Promise<Claim> {
     const answer = must<{ part?: ArchivePart | null; resumed?: boolean; busy?: boolean; part_key?: string; lease_until?: string }>(
       'export_ops_log_cleanup_claim_part',
-      await this.supabase.rpc('export_ops_log_cleanup_claim_part', {
+      await this.client.rpc('export_ops_log_cleanup_claim_part', {
         p_run_id: this.runId,
         p_cutoff: args.cutoff.toISOString(),
         p_user_id: args.userId,
@@ -107,11 +74,22 @@ export class PartsStore {
     return { kind: 'part', part: answer.part, resumed: answer.resumed === true };
   }
 
+  /** Page after page (keyset on (created_at, id)); a short page is the last. */
+  async *rows(partKey: string, pageRows: number): AsyncGenerator<Page> {
+    let after: RowKey | null = null;
+    for (;;) {
+      const page = await this.page(partKey, after, pageRows);
+      if (page.rows > 0) yield page;
+      if (page.rows < pageRows) return;
+      after = { createdAt: page.lastCreatedAt as string, id: page.lastId as string };
+    }
+  }
+
   /** Rows of the part after `after` (from its start when null), at most `limit`. */
-  async page(partKey: string, after: { createdAt: string; id: string } | null, limit: number): Promise<Page> {
+  private async page(partKey: string, after: RowKey | null, limit: number): Promise<Page> {
     const answer = must<{ rows: number; ndjson: string; checksum: string; last_created_at: string | null; last_id: string | null }>(
       'export_ops_log_cleanup_page',
-      await this.supabase.rpc('export_ops_log_cleanup_page', {
+      await this.client.rpc('export_ops_log_cleanup_page', {
         p_run_id: this.runId,
         p_part_key: partKey,
         p_after_created_at: after?.createdAt ?? null,
@@ -126,42 +104,26 @@ export class PartsStore {
   }
 
   async recordManifest(partKey: string, manifest: PartManifest): Promise<void> {
-    must('export_ops_log_cleanup_record_part', await this.supabase.rpc('export_ops_log_cleanup_record_part', {
+    must('export_ops_log_cleanup_record_part', await this.client.rpc('export_ops_log_cleanup_record_part', {
       p_run_id: this.runId, p_part_key: partKey, p_manifest: manifest, p_lease_seconds: this.leaseSeconds,
     }));
   }
 
   async deleteRows(partKey: string): Promise<DeleteOutcome> {
-    return must<DeleteOutcome>('export_ops_log_cleanup_delete_part', await this.supabase.rpc('export_ops_log_cleanup_delete_part', {
+    return must<DeleteOutcome>('export_ops_log_cleanup_delete_part', await this.client.rpc('export_ops_log_cleanup_delete_part', {
       p_run_id: this.runId, p_part_key: partKey,
     }));
   }
 
   async release(partKey: string): Promise<void> {
-    must('export_ops_log_cleanup_release_part', await this.supabase.rpc('export_ops_log_cleanup_release_part', {
+    must('export_ops_log_cleanup_release_part', await this.client.rpc('export_ops_log_cleanup_release_part', {
       p_run_id: this.runId, p_part_key: partKey,
     }));
   }
 
   async drop(partKey: string): Promise<void> {
-    must('export_ops_log_cleanup_drop_part', await this.supabase.rpc('export_ops_log_cleanup_drop_part', {
+    must('export_ops_log_cleanup_drop_part', await this.client.rpc('export_ops_log_cleanup_drop_part', {
       p_run_id: this.runId, p_part_key: partKey,
     }));
   }
-}
-
-/** Counts for stats and dry runs (and, without `measure`, the skipped rows of a real run); changes nothing. */
-export async function readCleanupStats(
-  supabase: SupabaseClient, cutoff: Date, userId: string | null, measure = true,
-): Promise<CleanupStats> {
-  return must<CleanupStats>('export_ops_log_cleanup_stats', await supabase.rpc('export_ops_log_cleanup_stats', {
-    p_cutoff: cutoff.toISOString(), p_user_id: userId, p_measure: measure,
-  }));
-}
-
-/** Deletes up to `limit` matching rows without archiving them (only when the config allows it). */
-export async function deleteUnarchived(supabase: SupabaseClient, cutoff: Date, userId: string | null, limit: number): Promise<number> {
-  return must<number>('export_ops_log_cleanup_delete_unarchived', await supabase.rpc('export_ops_log_cleanup_delete_unarchived', {
-    p_cutoff: cutoff.toISOString(), p_user_id: userId, p_limit: limit,
-  }));
 }

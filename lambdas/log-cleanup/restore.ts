@@ -4,12 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { SupabaseClient } from '@supabase/supabase-js';
-import { must } from '../shared/supabase';
+import type { ArchiveStore, LogStore, RecordedPart } from './ports';
 
 /** Lines sent per restore call: ~1.5 MB of NDJSON, well inside one request and one statement. */
 export const RESTORE_BATCH_ROWS = 2_000;
@@ -29,14 +26,6 @@ export interface RestoreSummary {
   dry_run: boolean;
 }
 
-/** A part as this database recorded it when it verified the upload: the only thing restore trusts. */
-interface RecordedPart {
-  part_key: string;
-  object_key: string;
-  sha256: string;
-  row_count: number;
-}
-
 /** `s3://bucket/key` or a bare key/prefix in the default bucket. */
 export function parseArchiveLocation(from: string, defaultBucket: string | undefined): { bucket: string; key: string } {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(from);
@@ -46,13 +35,11 @@ export function parseArchiveLocation(from: string, defaultBucket: string | undef
 }
 
 /** The recorded parts whose object key starts with `prefix` (a manifest key names its own object). */
-async function* recordedParts(supabase: SupabaseClient, key: string): AsyncGenerator<RecordedPart> {
+async function* recordedParts(logs: LogStore, key: string): AsyncGenerator<RecordedPart> {
   const prefix = key.endsWith(MANIFEST_SUFFIX) ? `${key.slice(0, -MANIFEST_SUFFIX.length)}${OBJECT_SUFFIX}` : key;
   let after: string | null = null;
   for (;;) {
-    const page: RecordedPart[] = must('export_ops_log_cleanup_parts', await supabase.rpc('export_ops_log_cleanup_parts', {
-      p_prefix: prefix, p_after_key: after, p_limit: PARTS_PAGE,
-    }));
+    const page = await logs.recordedParts(prefix, after, PARTS_PAGE);
     yield* page;
     if (page.length < PARTS_PAGE) return;
     after = page[page.length - 1].object_key;
@@ -66,13 +53,13 @@ async function* recordedParts(supabase: SupabaseClient, key: string): AsyncGener
  * the object could return something else. The manifest beside the object is not read at all:
  * anyone able to write the object could write it too.
  */
-async function downloadVerified(s3: S3Client, bucket: string, part: RecordedPart, dir: string): Promise<string> {
+async function downloadVerified(archive: ArchiveStore, bucket: string, part: RecordedPart, dir: string): Promise<string> {
   const file = join(dir, `${part.part_key}.ndjson`);
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: part.object_key }));
+  const object = await archive.get(bucket, part.object_key);
   const hash = createHash('sha256');
   const out = createWriteStream(file);
   let rows = 0;
-  for await (const line of createInterface({ input: (object.Body as Readable).pipe(createGunzip()), crlfDelay: Infinity })) {
+  for await (const line of createInterface({ input: object.pipe(createGunzip()), crlfDelay: Infinity })) {
     hash.update(`${line}\n`);
     rows += 1;
     if (!out.write(`${line}\n`)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
@@ -97,22 +84,19 @@ async function downloadVerified(s3: S3Client, bucket: string, part: RecordedPart
  * recorded key range. Rows already present are skipped, so it can be rerun.
  *
  * @example
- * const summary = await restoreArchive({ s3, supabase, bucket: 'archive', key: 'export-logs/export_logs/year=2026/' });
+ * const summary = await restoreArchive({ ...logCleanupPorts({ env, supabase }), bucket: 'archive', key: 'export-logs/export_logs/year=2026/' });
  */
 export async function restoreArchive(args: {
-  s3: S3Client;
-  supabase: SupabaseClient;
+  archive: ArchiveStore;
+  logs: LogStore;
   bucket: string;
   key: string;
   dryRun?: boolean;
 }): Promise<RestoreSummary> {
-  const { s3, supabase, bucket } = args;
+  const { archive, logs, bucket } = args;
   const summary: RestoreSummary = { parts: 0, rows: 0, inserted: 0, present: 0, orphaned: 0, dry_run: args.dryRun === true };
   const send = async (partKey: string, lines: string[]) => {
-    const answer = must<{ rows: number; inserted: number; present: number; orphaned: number }>(
-      'export_ops_log_cleanup_restore',
-      await supabase.rpc('export_ops_log_cleanup_restore', { p_part_key: partKey, p_ndjson: `${lines.join('\n')}\n`, p_dry_run: summary.dry_run }),
-    );
+    const answer = await logs.restoreRows(partKey, `${lines.join('\n')}\n`, summary.dry_run);
     summary.rows += answer.rows;
     summary.inserted += answer.inserted;
     summary.present += answer.present;
@@ -120,8 +104,8 @@ export async function restoreArchive(args: {
   };
   const dir = await mkdtemp(join(tmpdir(), 'export-ops-restore-'));
   try {
-    for await (const part of recordedParts(supabase, args.key)) {
-      const file = await downloadVerified(s3, bucket, part, dir);
+    for await (const part of recordedParts(logs, args.key)) {
+      const file = await downloadVerified(archive, bucket, part, dir);
       let batch: string[] = [];
       for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
         batch.push(line);

@@ -1,5 +1,12 @@
-import { recordedObjectIntact, writePart, type ArchiveTarget } from './archive-writer';
-import type { ArchivePart } from './parts-store';
+import { type ArchiveDestination, recordedObjectIntact, writePart } from './archive-writer';
+import type { ArchivePart, RunParts } from './ports';
+
+/** What settling a part works with: where it is written, and this run's parts (its rows and its record). */
+export interface ArchiveTarget extends ArchiveDestination {
+  parts: RunParts;
+  /** Rows per page read from the database (bounds the job's memory). */
+  pageRows: number;
+}
 
 /**
  * How often one run writes a part again after the delete found its rows changed since the
@@ -28,11 +35,11 @@ export interface PartOutcome {
  * const archived = await archivePart(target, claim.part);
  */
 export async function archivePart(target: ArchiveTarget, part: ArchivePart): Promise<PartOutcome> {
-  const { s3, bucket, store } = target;
-  if (part.state === 'verified' && (await recordedObjectIntact(s3, bucket, part))) {
+  const { archive, bucket, parts } = target;
+  if (part.state === 'verified' && (await recordedObjectIntact(archive, bucket, part))) {
     return { archived: 0, deleted: 0, bytes: 0, dropped: false };
   }
-  const manifest = await writePart(target, part);
+  const manifest = await writePart(target, part, parts.rows(part.part_key, target.pageRows));
   if (!manifest) {
     // The part's rows are all gone (deleted by the app or a user purge, not by us). If it was
     // uploaded before, its object and manifest stay in S3 as they were written: the job never
@@ -43,10 +50,10 @@ export async function archivePart(target: ArchiveTarget, part: ArchivePart): Pro
     // object that no restore brings back (the rows stay deleted, as the app meant), which ages out
     // with the bucket's lifecycle like any other. If the range holds rows again later, it is
     // planned anew and its object written again as a new version of the same key.
-    await store.drop(part.part_key);
+    await parts.drop(part.part_key);
     return { archived: 0, deleted: 0, bytes: 0, dropped: true };
   }
-  await store.recordManifest(part.part_key, manifest);
+  await parts.recordManifest(part.part_key, manifest);
   return { archived: manifest.row_count, deleted: 0, bytes: manifest.bytes, dropped: false };
 }
 
@@ -61,7 +68,7 @@ export async function archivePart(target: ArchiveTarget, part: ArchivePart): Pro
 export async function deleteArchivedPart(target: ArchiveTarget, part: ArchivePart, archived: PartOutcome): Promise<PartOutcome> {
   let outcome = archived;
   for (let rewrite = 0; ; rewrite += 1) {
-    const result = await target.store.deleteRows(part.part_key);
+    const result = await target.parts.deleteRows(part.part_key);
     if (result.status !== 'stale') return { ...outcome, deleted: result.deleted };
     if (rewrite + 1 >= MAX_STALE_REWRITES) {
       throw new Error(

@@ -1,12 +1,8 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { must } from '../shared/job';
+import type { CountRange, ExportFormat } from '../shared/export-logs';
+import { must } from '../shared/supabase';
 import type { Window } from './windows';
 
-/** The app's formats (the check constraint of export_logs.format); each gets its EMF document. */
-export const EXPORT_FORMATS = ['json', 'jsonl', 'csv', 'markdown'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-/** The seed's conversation-count ranges: small < 100, medium < 500, large < 1000, xlarge. */
-export const COUNT_RANGES = ['small', 'medium', 'large', 'xlarge'] as const;
 /** Users listed per window (metadata only, never a dimension: user ids are high-cardinality). */
 export const TOP_USERS = 10;
 
@@ -30,7 +26,7 @@ export interface WindowAggregate {
   all: OutcomeStats | null;
   /** Only the formats that had rows; see {@link statsFor}. */
   by_format: Partial<Record<ExportFormat, OutcomeStats>>;
-  by_count_range: Partial<Record<(typeof COUNT_RANGES)[number], { total: number; succeeded: number; failed: number; duration_ms: { avg: number; p95: number } }>>;
+  by_count_range: Partial<Record<CountRange, { total: number; succeeded: number; failed: number; duration_ms: { avg: number; p95: number } }>>;
   distinct_users: number;
   /** The text before the first ':' of error_message ('Unknown' when none); top 20 kinds. */
   error_kinds: Record<string, number>;

@@ -1,12 +1,22 @@
 import { jobNow } from '../shared/clock';
-import { type JobDeps, type JobDefinition, type JobResult, noPorts } from '../shared/job';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import type { JobClients, JobDeps, JobDefinition, JobResult } from '../shared/job';
 import { emit, METRICS } from '../shared/metric-catalog';
 import { aggregateWindow, claimWindow, markEmitted, pendingWindows, releaseWindow, statsFor, type WindowAggregate } from './aggregate';
 import { assertEmfEnabled, buildWindowDocuments } from './emf';
 import { metricsInput, type MetricsInput } from './input';
 import { emitStaleness } from './staleness';
-import { aggregateMetrics, checkFailureRate, getExportVolume } from './service';
 import { eligibleRange, HOUR_MS, planRange, type Window } from './windows';
+
+/**
+ * The metrics job's own port: still the raw supabase-js client (its SQL wrappers in
+ * aggregate.ts / service.ts take it); not yet narrowed to a port of its own.
+ */
+export interface MetricsAggregatePorts {
+  supabase: SupabaseClient;
+}
+
+export type MetricsDeps = JobDeps & MetricsAggregatePorts;
 
 /** A window takes one claim+aggregate and one mark round trip; stop taking windows with less left. */
 export const WINDOW_TIME_BUDGET_MS = 10_000;
@@ -35,8 +45,6 @@ export interface MetricsResult extends JobResult {
   /** EMF documents written. */
   documents: number;
   windows: WindowOutcome[];
-  report?: MetricsInput['report'];
-  answer?: unknown;
   /** When each watched job last completed a real run (reported as SecondsSinceLastSuccess). */
   last_success?: Record<string, string | null>;
 }
@@ -46,7 +54,7 @@ const outcome = (agg: WindowAggregate): WindowOutcome => {
   return { start: new Date(agg.window_start).toISOString(), total: all.total, succeeded: all.succeeded, failed: all.failed };
 };
 
-async function markWithRetry(deps: JobDeps, window: Window, runId: string, documents: number, agg: WindowAggregate): Promise<boolean> {
+async function markWithRetry(deps: MetricsDeps, window: Window, runId: string, documents: number, agg: WindowAggregate): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await markEmitted(deps.supabase, window, runId, documents, agg);
@@ -59,7 +67,7 @@ async function markWithRetry(deps: JobDeps, window: Window, runId: string, docum
 }
 
 /** Claims, aggregates, writes and records one window; null when another run has it. */
-async function emitOne(deps: JobDeps, window: Window, runId: string): Promise<{ agg: WindowAggregate; documents: number; marked: boolean } | null> {
+async function emitOne(deps: MetricsDeps, window: Window, runId: string): Promise<{ agg: WindowAggregate; documents: number; marked: boolean } | null> {
   const agg = await claimWindow(deps.supabase, window, runId, deps.config.metricsWindowLeaseSeconds);
   if (!agg) return null;
   let documents;
@@ -76,7 +84,7 @@ async function emitOne(deps: JobDeps, window: Window, runId: string): Promise<{ 
   return { agg, documents: documents.length, marked };
 }
 
-async function emitWindows(deps: JobDeps, input: MetricsInput, runId: string): Promise<Omit<MetricsResult, 'duration_ms' | 'timestamp'>> {
+async function emitWindows(deps: MetricsDeps, input: MetricsInput, runId: string): Promise<Omit<MetricsResult, 'duration_ms' | 'timestamp'>> {
   const now = jobNow(input);
   const range = planRange(input, eligibleRange(now, deps.config.metricsLagMinutes));
   const dryRun = input.dryRun === true;
@@ -126,43 +134,25 @@ async function emitWindows(deps: JobDeps, input: MetricsInput, runId: string): P
   return result;
 }
 
-async function answerReport(deps: JobDeps, input: MetricsInput): Promise<unknown> {
-  const now = jobNow(input);
-  switch (input.report) {
-    case 'failure-rate':
-      return checkFailureRate(deps.supabase, deps.logger, input.lookbackMinutes ?? 60, now);
-    case 'volume':
-      return getExportVolume(deps.supabase, input.period ?? 'daily', input.days ?? 7, now);
-    default:
-      return aggregateMetrics(deps.supabase, new Date(input.from as string), new Date(input.to as string));
-  }
-}
-
 /**
  * Hourly export metrics: each closed hour (finished_at in the hour, after the configured lag)
  * aggregated in SQL and written once as CloudWatch EMF; missed hours of the last 14 days are
- * backfilled. With `report`, answers one of the seed's queries instead.
+ * backfilled. (Reports on the same numbers are `npx export-ops report`.)
  *
  * @example
  * await runJob(metricsAggregateJob, deps, { scheduledTime: '2026-01-15T10:00:00Z' });
- * await runJob(metricsAggregateJob, deps, { report: 'failure-rate', lookbackMinutes: 60 });
  */
-export const metricsAggregateJob: JobDefinition<MetricsInput, MetricsResult> = {
+export const metricsAggregateJob: JobDefinition<MetricsInput, MetricsResult, MetricsAggregatePorts> = {
   name: 'metrics-aggregate',
   input: metricsInput,
   // Supabase and EMF on stdout only: no S3 client in this bundle.
-  ports: noPorts,
-  async run(deps, input, runId) {
-    if (!input.report) return emitWindows(deps, input, runId);
-    return { report: input.report, answer: await answerReport(deps, input), windows_pending: 0, windows_emitted: 0, windows_skipped: 0, windows_claim_lost: 0, documents: 0, windows: [] };
-  },
+  ports: ({ supabase }: JobClients): MetricsAggregatePorts => ({ supabase }),
+  run: (deps, input, runId) => emitWindows(deps, input, runId),
   recordMetrics(metrics, result) {
-    if (result.report) return;
     emit(metrics, METRICS.MetricWindowsEmitted, result.windows_emitted);
     emit(metrics, METRICS.MetricWindowsClaimLost, result.windows_claim_lost);
   },
   failureMetric: METRICS.MetricsAggregateFailures.name,
-  // Reports change nothing, as a dry run.
-  isDryRun: (input) => input.dryRun === true || input.report !== undefined,
+  isDryRun: (input) => input.dryRun === true,
   scheduledTime: jobNow,
 };

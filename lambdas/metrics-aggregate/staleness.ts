@@ -1,4 +1,4 @@
-import type { JobDeps } from '../shared/job';
+import type { MetricsDeps } from './job';
 import { emit, METRICS } from '../shared/metric-catalog';
 import { createJobMetrics, type JobName } from '../shared/observability';
 import { must } from '../shared/supabase';
@@ -15,7 +15,7 @@ export const WATCHED_JOBS = METRICS.SecondsSinceLastSuccess.subjects;
  * @example
  * await emitStaleness(deps, new Date()); // → { 'file-cleanup': '2026-11-29T02:00:31Z', ... }
  */
-export async function emitStaleness(deps: JobDeps, now: Date): Promise<Record<string, string | null>> {
+export async function emitStaleness(deps: MetricsDeps, now: Date): Promise<Record<string, string | null>> {
   const last = must<Record<string, string | null>>('export_ops_last_success', await deps.supabase.rpc('export_ops_last_success'));
   const out: Record<string, string | null> = {};
   for (const job of WATCHED_JOBS as readonly JobName[]) {

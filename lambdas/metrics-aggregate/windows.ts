@@ -1,6 +1,6 @@
 import { InputError } from '../shared/job';
 
-/** Windows are whole UTC hours: the period of the alarms and of the seed's hourly schedule. */
+/** Windows are whole UTC hours: the period of the alarms and of the original hourly cron. */
 export const HOUR_MS = 3_600_000;
 /** CloudWatch drops EMF datapoints whose timestamp is more than 14 days old. */
 export const CLOUDWATCH_MAX_AGE_MS = 14 * 24 * HOUR_MS;

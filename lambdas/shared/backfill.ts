@@ -1,5 +1,4 @@
-import type { SupabaseClient } from '@supabase/supabase-js';
-import { must } from './supabase';
+import type { RunLedger } from './ports';
 
 /**
  * Rows per backfill call: one short transaction (an RPC) of inserts into export-ops' own table.
@@ -22,15 +21,12 @@ export interface BackfillProgress {
  * call. The metrics job emits no hour from before the triggers until it is complete.
  *
  * @example
- * const { done } = await advanceBackfill(supabase, () => context.getRemainingTimeInMillis() - 30_000);
+ * const { done } = await advanceBackfill(deps.runs, () => context.getRemainingTimeInMillis() - 30_000);
  */
-export async function advanceBackfill(supabase: SupabaseClient, remainingMs: () => number): Promise<BackfillProgress> {
+export async function advanceBackfill(ledger: Pick<RunLedger, 'backfillStep'>, remainingMs: () => number): Promise<BackfillProgress> {
   const progress: BackfillProgress = { done: false, rows: 0 };
   do {
-    const step = must<{ done: boolean; rows: number; busy?: boolean }>(
-      'export_ops_backfill_step',
-      await supabase.rpc('export_ops_backfill_step', { p_limit: BACKFILL_BATCH_ROWS }),
-    );
+    const step = await ledger.backfillStep(BACKFILL_BATCH_ROWS);
     progress.rows += step.rows;
     progress.done = step.done;
     // Another run holds the batch: it is making the progress this one would.

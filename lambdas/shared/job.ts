@@ -1,5 +1,4 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import * as z from 'zod';
 import { advanceBackfill } from './backfill';
@@ -7,25 +6,37 @@ import { notAheadDateTime } from './clock';
 import { loadConfig, type ExportOpsConfig } from './config';
 import { emit, type FailureMetricName, METRICS } from './metric-catalog';
 import { createJobLogger, createJobMetrics, type JobName } from './observability';
-import { createServiceClient, must, resolveServiceRoleKey } from './supabase';
-
-export { must };
+import { type Clock, type MetricsSink, type ProgressSink, type RunLedger, systemClock } from './ports';
+import { createServiceClient, resolveServiceRoleKey, SupabaseRunLedger } from './supabase';
 
 /**
  * The ports every job runs over; the handler, the CLI and the tests all build the same ones.
- * A port only some jobs use (log-cleanup's S3 client) is not here: the job declares it
- * (`JobDefinition.ports`), so no other job's bundle imports its client.
+ * No raw client is here: each job declares its own ports (`JobDefinition.ports`, e.g.
+ * lambdas/file-cleanup/ports.ts) and builds their adapters from {@link JobClients}, so its logic
+ * sees only its ports and no other job's bundle imports its client (log-cleanup's S3).
  */
 export interface JobDeps {
   config: ExportOpsConfig;
-  supabase: SupabaseClient;
   logger: Logger;
-  metrics: Metrics;
+  metrics: MetricsSink;
+  clock: Clock;
+  /** The audit record of runs and the backfill (export_ops' run functions in Lambda). */
+  runs: RunLedger;
   /** Milliseconds before the job must stop taking new work (Lambda's remaining time, less a margin). */
   remainingMs(): number;
+  /** How far the job got, as it goes (the CLI's progress counter); none in Lambda. */
+  progress?: ProgressSink;
 }
 
-/** Fields every job result carries (the seed's names). */
+/** What a job's adapters are built from (`JobDefinition.ports`). */
+export interface JobClients {
+  env: NodeJS.ProcessEnv;
+  config: ExportOpsConfig;
+  /** One supabase-js client (service role) per set of deps, shared by every adapter over it. */
+  supabase: SupabaseClient;
+}
+
+/** Fields every job result carries (the original cron routes' names). */
 export interface JobResult {
   duration_ms: number;
   timestamp: string;
@@ -53,15 +64,15 @@ export interface JobDefinition<Input, Result extends JobResult, Ports extends ob
   /** Strict schema of the event: unknown fields and wrong types are refused before any work. */
   input: z.ZodType<Input>;
   /**
-   * Builds the ports this job needs beyond JobDeps from the environment (`noPorts` for none).
+   * Builds the adapters of the ports this job needs beyond JobDeps (`noPorts` for none).
    * Declared by the job so that a client only its job uses is imported only by that job's
    * modules, and so reaches only that job's bundle.
    */
-  ports(env: NodeJS.ProcessEnv): Ports;
+  ports(clients: JobClients): Ports;
   /** The job's logic. `runId` is the audit record's id. */
   run(deps: JobDeps & Ports, input: Input, runId: string): Promise<Omit<Result, 'duration_ms' | 'timestamp'>>;
   /** Adds the job's own EMF metrics for a finished run. */
-  recordMetrics(metrics: Metrics, result: Result): void;
+  recordMetrics(metrics: MetricsSink, result: Result): void;
   /** Catalog metric that counts a run that threw (what the failure alarm watches). */
   failureMetric: FailureMetricName;
   /** Whether this input is a dry run (recorded on the run). */
@@ -69,6 +80,9 @@ export interface JobDefinition<Input, Result extends JobResult, Ports extends ob
   /** The run's "now", for the audit record. */
   scheduledTime(input: Input): Date;
 }
+
+/** The deps a job's logic gets: JobDeps and the ports its definition builds. */
+export type DepsOf<Def> = Def extends { ports(clients: JobClients): infer Ports } ? JobDeps & Ports : never;
 
 /** Time kept back from Lambda's deadline to release claims and write the run record. */
 export const DEADLINE_MARGIN_MS = 30_000;
@@ -92,26 +106,29 @@ export function parseJobInput<Input>(def: Pick<JobDefinition<Input, JobResult>, 
 
 /**
  * Builds a job's ports from the environment: configuration (checked), the service-role key
- * (env or Secrets Manager), supabase-js, Logger and Metrics, plus the job's own (`def.ports`,
- * e.g. log-cleanup's S3 client).
+ * (env or Secrets Manager), the run ledger over supabase-js, Logger, Metrics and the clock, plus
+ * the job's own adapters (`def.ports`, e.g. log-cleanup's parts store and S3 archive store).
  *
  * @example
  * const deps = await createJobDeps(fileCleanupJob);
  */
 export async function createJobDeps<Ports extends object>(
   def: Pick<JobDefinition<unknown, JobResult, Ports>, 'name' | 'ports'>,
-  options: { env?: NodeJS.ProcessEnv; remainingMs?: () => number } = {},
+  options: { env?: NodeJS.ProcessEnv; remainingMs?: () => number; progress?: ProgressSink } = {},
 ): Promise<JobDeps & Ports> {
   const env = options.env ?? process.env;
   const config = loadConfig(env);
   const key = await resolveServiceRoleKey(config, env);
+  const supabase = createServiceClient(config.supabaseUrl, key);
   return {
-    ...def.ports(env),
+    ...def.ports({ env, config, supabase }),
     config,
-    supabase: createServiceClient(config.supabaseUrl, key),
-    logger: createJobLogger(def.name),
-    metrics: createJobMetrics(def.name, config.metricsNamespace),
+    logger: createJobLogger(def.name, config.serviceName),
+    metrics: createJobMetrics(def.name, config.metricsNamespace, config.serviceName),
+    clock: systemClock,
+    runs: new SupabaseRunLedger(supabase),
     remainingMs: options.remainingMs ?? (() => Number.POSITIVE_INFINITY),
+    progress: options.progress,
   };
 }
 
@@ -128,23 +145,19 @@ export async function runJob<Input, Result extends JobResult, Ports extends obje
   deps: JobDeps & Ports,
   given: Input,
 ): Promise<Result> {
-  const started = Date.now();
+  const started = deps.clock.now().getTime();
   const input = parseJobInput(def, given);
   const dryRun = def.isDryRun(input);
-  const runId = must<string>('export_ops_start_run', await deps.supabase.rpc('export_ops_start_run', {
-    p_job: def.name,
-    p_scheduled_time: def.scheduledTime(input).toISOString(),
-    p_dry_run: dryRun,
-  }));
+  const runId = await deps.runs.start({ job: def.name, scheduledTime: def.scheduledTime(input), dryRun });
   try {
     if (!dryRun) {
-      const backfill = await advanceBackfill(deps.supabase, deps.remainingMs);
+      const backfill = await advanceBackfill(deps.runs, deps.remainingMs);
       if (backfill.rows > 0 || !backfill.done) deps.logger.info('backfill of rows written before export-ops', { ...backfill });
     }
     const partial = await def.run(deps, input, runId);
-    const result = { ...partial, duration_ms: Date.now() - started, timestamp: new Date().toISOString() } as Result;
-    const status = result.more ? 'partial' : 'succeeded';
-    must('export_ops_finish_run', await deps.supabase.rpc('export_ops_finish_run', { p_run_id: runId, p_status: status, p_result: result }));
+    const end = deps.clock.now();
+    const result = { ...partial, duration_ms: end.getTime() - started, timestamp: end.toISOString() } as Result;
+    await deps.runs.finish(runId, { status: result.more ? 'partial' : 'succeeded', result });
     deps.logger.info(`${def.name} finished`, { run_id: runId, result });
     if (!dryRun) def.recordMetrics(deps.metrics, result);
     emit(deps.metrics, METRICS.JobDurationMs, result.duration_ms);
@@ -153,7 +166,8 @@ export async function runJob<Input, Result extends JobResult, Ports extends obje
     const message = error instanceof Error ? error.message : String(error);
     deps.logger.error(`${def.name} failed`, { run_id: runId, error: message });
     emit(deps.metrics, METRICS[def.failureMetric], 1);
-    await deps.supabase.rpc('export_ops_finish_run', { p_run_id: runId, p_status: 'failed', p_error: message });
+    // Best effort: the run's own error is what the caller must see.
+    await deps.runs.finish(runId, { status: 'failed', error: message }).catch(() => undefined);
     throw error;
   } finally {
     deps.metrics.publishStoredMetrics();

@@ -1,4 +1,4 @@
-import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { MetricsSink } from './ports';
 import type { JobName } from './observability';
 
 /**
@@ -99,11 +99,11 @@ export const FAILURE_METRICS = {
 export type FailureMetricName = (typeof FAILURE_METRICS)[JobName]['name'];
 
 /**
- * Adds one catalog metric to a Powertools Metrics instance, with the catalog's unit.
+ * Adds one catalog metric to a metrics sink (Powertools Metrics in Lambda), with the catalog's unit.
  *
  * @example
  * emit(metrics, METRICS.FilesDeleted, 10);
  */
-export function emit(metrics: Metrics, metric: CatalogMetric, value: number): void {
+export function emit(metrics: Pick<MetricsSink, 'addMetric'>, metric: CatalogMetric, value: number): void {
   metrics.addMetric(metric.name, metric.unit, value);
 }

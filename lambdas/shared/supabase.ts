@@ -1,5 +1,7 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import type { ExportOpsConfig } from './config';
+import type { JobName } from './observability';
+import type { BackfillStep, RunFinish, RunLedger } from './ports';
 
 /** How long one HTTP call to Supabase may take before it counts as a (retryable) timeout. */
 export const SUPABASE_REQUEST_TIMEOUT_MS = 30_000;
@@ -44,4 +46,34 @@ export function must<T>(what: string, answer: { data: T | null; error: { message
     throw error;
   }
   return answer.data as T;
+}
+
+/**
+ * The run ledger (./ports) over supabase-js: export-ops' run functions, one RPC each.
+ *
+ * @example
+ * const runs = new SupabaseRunLedger(supabase);
+ * const runId = await runs.start({ job: 'file-cleanup', scheduledTime: now, dryRun: false });
+ */
+export class SupabaseRunLedger implements RunLedger {
+  constructor(readonly client: SupabaseClient) {}
+
+  async start(run: { job: JobName; scheduledTime: Date; dryRun: boolean }): Promise<string> {
+    return must<string>('export_ops_start_run', await this.client.rpc('export_ops_start_run', {
+      p_job: run.job,
+      p_scheduled_time: run.scheduledTime.toISOString(),
+      p_dry_run: run.dryRun,
+    }));
+  }
+
+  async finish(runId: string, outcome: RunFinish): Promise<void> {
+    const args = outcome.status === 'failed'
+      ? { p_run_id: runId, p_status: outcome.status, p_error: outcome.error }
+      : { p_run_id: runId, p_status: outcome.status, p_result: outcome.result };
+    must('export_ops_finish_run', await this.client.rpc('export_ops_finish_run', args));
+  }
+
+  async backfillStep(limit: number): Promise<BackfillStep> {
+    return must<BackfillStep>('export_ops_backfill_step', await this.client.rpc('export_ops_backfill_step', { p_limit: limit }));
+  }
 }

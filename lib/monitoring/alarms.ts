@@ -96,8 +96,6 @@ export function runbook(spec: Pick<AlarmSpec, 'meaning' | 'look' | 'run'>): stri
 
 /** `file-cleanup` -> `FileCleanup`. */
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
-/** The CLI's name of a job (`npx export-ops run <name>`). */
-const cli = (jobName: string) => (jobName === 'metrics-aggregate' ? 'metrics' : jobName);
 const logsOf = (jobName: string) => `the ${jobName} log group (saved query export-ops/job-errors)`;
 
 /** Slack a job whose interval is longer than CloudWatch's evaluation range gets on top of it. */
@@ -123,7 +121,7 @@ export function heartbeatSpec(namespace: string, job: MonitoredJob, interval: Du
   const common = {
     id,
     look: `the ${job.jobName} schedule state, ${logsOf(job.jobName)}, the Scheduler and Errors alarms`,
-    run: `npx export-ops run ${cli(job.jobName)} --dry-run`,
+    run: `npx export-ops run ${job.jobName} --dry-run`,
   };
   if (hours > 72) {
     const limit = interval.plus(LONG_INTERVAL_SLACK);
@@ -166,7 +164,7 @@ export function alarmSpecs(i: AlarmInputs): AlarmSpec[] {
       threshold: i.failureRateThreshold,
       meaning: `more than ${i.failureRateThreshold} % of the exports finished in an hour failed (hours with fewer than ${i.failureRateMinExports} exports count as 0 %)`,
       look: `${exportsLook}; error_kinds in the metrics job's log lines`,
-      run: 'npx export-ops run metrics --report failure-rate',
+      run: 'npx export-ops report failure-rate',
     },
     {
       id: 'AverageDuration', ...late,
@@ -174,7 +172,7 @@ export function alarmSpecs(i: AlarmInputs): AlarmSpec[] {
       threshold: i.avgDurationThresholdMs,
       meaning: `exports took more than ${i.avgDurationThresholdMs} ms on average in an hour`,
       look: 'the dashboard (Export duration, P95 by format) and the saved query export-ops/slow-exports',
-      run: 'npx export-ops run metrics --report volume --period hourly',
+      run: 'npx export-ops report aggregate --from <hour start> --to <hour end> (avg_duration_by_format)',
     },
     {
       id: 'Volume', ...late,
@@ -182,7 +180,7 @@ export function alarmSpecs(i: AlarmInputs): AlarmSpec[] {
       threshold: i.volumeThreshold,
       meaning: `more than ${i.volumeThreshold} exports finished in an hour`,
       look: `${exportsLook}; top_users in the metrics job's log lines`,
-      run: 'npx export-ops run metrics --report volume --period hourly',
+      run: 'npx export-ops report volume --period hourly',
     },
   ];
 
@@ -195,7 +193,7 @@ export function alarmSpecs(i: AlarmInputs): AlarmSpec[] {
       threshold,
       meaning: `${c.failureMetrics.map((m) => m.name).join(' + ')} of ${name} above ${threshold} in a day`,
       look: `the saved query export-ops/cleanup-results, ${logsOf(name)}`,
-      run: `npx export-ops run ${cli(name)} --dry-run`,
+      run: `npx export-ops run ${name} --dry-run`,
     });
   }
 
@@ -208,7 +206,7 @@ export function alarmSpecs(i: AlarmInputs): AlarmSpec[] {
       threshold: 0,
       meaning: `a ${name} invocation threw (Lambda retries it twice, then it goes to the failure queue)`,
       look: logsOf(name),
-      run: `npx export-ops run ${cli(name)} --dry-run`,
+      run: `npx export-ops run ${name} --dry-run`,
     });
     specs.push({
       id: `${id}Undelivered`,
@@ -216,7 +214,7 @@ export function alarmSpecs(i: AlarmInputs): AlarmSpec[] {
       threshold: 0,
       meaning: `${name} invocations are waiting in the Scheduler DLQ or the Lambda failure destination: a run was lost`,
       look: `the messages in the ${name} DeadLetterQueue / FailureQueue (they carry the error), ${logsOf(name)}`,
-      run: `npx export-ops run ${cli(name)} --dry-run, then purge the queue once handled`,
+      run: `npx export-ops run ${name} --dry-run, then purge the queue once handled`,
     });
     specs.push({
       id: `${id}Throttles`,
@@ -234,7 +232,7 @@ export function alarmSpecs(i: AlarmInputs): AlarmSpec[] {
         threshold: limitMs,
         meaning: `a ${name} invocation ran longer than ${i.timeoutAlarmPercent} % of its ${job.timeout.toMinutes()} min timeout`,
         look: `JobDurationMs on the dashboard, runs with more=true in ${logsOf(name)}`,
-        run: `npx export-ops run ${cli(name)} --dry-run (a backlog drains over several runs; raise the timeout or the memory if every run is long)`,
+        run: `npx export-ops run ${name} --dry-run (a backlog drains over several runs; raise the timeout or the memory if every run is long)`,
       });
     }
   }

@@ -4,7 +4,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { type CatalogMetric, METRICS } from '../../lambdas/shared/metric-catalog';
 import type { MonitoredJob } from './alarms';
-import { EXPORT_FORMATS, exportMetric, failureRate, jobMetric, sumOfVisible, WINDOW_STATISTIC } from './metrics';
+import { EXPORT_FORMATS } from '../../lambdas/shared/export-logs';
+import { exportMetric, failureRate, jobMetric, sumOfVisible, WINDOW_STATISTIC } from './metrics';
 
 export interface DashboardInputs {
   readonly namespace: string;

@@ -8,6 +8,7 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DIMENSIONS, METRICS } from '../../lambdas/shared/metric-catalog';
+import { SETTINGS } from '../../lambdas/shared/settings';
 import { sinkQueue } from '../scheduled-job';
 import { AlarmTopic } from './alarm-topic';
 import { type AlarmSpec, alarmSpecs, type CleanupJob, createAlarms, type MonitoredJob } from './alarms';
@@ -15,16 +16,16 @@ import { createDashboard } from './dashboard';
 
 export { AlarmTopic } from './alarm-topic';
 export { alarmName, alarmSpecs, heartbeatSpec, runbook, type AlarmSpec, type CleanupJob, type MonitoredJob } from './alarms';
-export { catalogMetric, dailySum, EXPORT_FORMATS, exportMetric, failureRate, jobMetric, sumOfVisible, WINDOW_STATISTIC } from './metrics';
+export { catalogMetric, dailySum, exportMetric, failureRate, jobMetric, sumOfVisible, WINDOW_STATISTIC } from './metrics';
 
-/** Defaults of the monitoring settings (also the stack's, see lib/config.ts). */
+/** Defaults of the monitoring settings: the stack settings' (from the settings table), plus two of its own. */
 export const MONITORING_DEFAULTS = {
-  metricsNamespace: 'ExportOps',
-  failureRateThreshold: 10,
-  failureRateMinExports: 10,
-  avgDurationThresholdMs: 5000,
-  volumeThreshold: 1000,
-  cleanupFailuresThreshold: 5,
+  metricsNamespace: SETTINGS.metricsNamespace.default,
+  failureRateThreshold: SETTINGS.failureRateThreshold.default,
+  failureRateMinExports: SETTINGS.failureRateMinExports.default,
+  avgDurationThresholdMs: SETTINGS.avgDurationThresholdMs.default,
+  volumeThreshold: SETTINGS.volumeThreshold.default,
+  cleanupFailuresThreshold: SETTINGS.cleanupFailuresThreshold.default,
   heartbeatWindow: Duration.hours(2),
   timeoutAlarmPercent: 80,
 } as const;

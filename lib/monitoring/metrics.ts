@@ -1,10 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { EXPORT_FORMATS } from '../../lambdas/metrics-aggregate/aggregate';
 import { type CatalogMetric, DIMENSIONS, METRICS } from '../../lambdas/shared/metric-catalog';
 
-export { EXPORT_FORMATS };
 
 /**
  * CloudWatch metrics built from the metric catalog (lambdas/shared/metric-catalog.ts): the

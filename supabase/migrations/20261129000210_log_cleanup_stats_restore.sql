@@ -17,7 +17,7 @@ begin
 end
 $$;
 
--- 2. Statistics (the seed's getCleanupStats fields, sizes measured from the rows). The rows
+-- 2. Statistics (the fields of the original route's getCleanupStats, sizes measured from the rows). The rows
 -- left on purpose (stale, waiting for their file) are counted through the status index; the
 -- eligible count and size need a pass over the eligible rows, skipped when p_measure is false
 -- (a real run, which counts what it deletes anyway).

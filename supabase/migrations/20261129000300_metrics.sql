@@ -145,8 +145,8 @@ language sql volatile set search_path = '' as $$
   select exists (select 1 from released);
 $$;
 
--- The seed's getExportVolume: exports requested (by "timestamp") per hour or day in
--- [p_start, p_end), non-empty periods only, as [{period, count}] with the seed's keys
+-- Export volume (the original service's getExportVolume): exports requested (by "timestamp") per hour or day in
+-- [p_start, p_end), non-empty periods only, as [{period, count}] with the original keys
 -- ('YYYY-MM-DDTHH' / 'YYYY-MM-DD', UTC).
 create or replace function public.export_ops_metrics_volume(p_period text, p_start timestamptz, p_end timestamptz)
 returns jsonb

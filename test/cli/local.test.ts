@@ -41,12 +41,12 @@ describe('npx export-ops local', () => {
     expect(await exited).toBe(0);
   });
 
-  test('a bad option is refused with a message naming it', async () => {
+  test('a bad option is refused with exit 2 and a message naming it', async () => {
     const child = spawn(NODE, [join(ROOT, 'cli', 'export-ops.js'), 'local', '--port', 'abc'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const code = await new Promise((resolve) => child.once('exit', resolve));
-    expect(code).toBe(1);
+    expect(code).toBe(2); // bad usage: nothing started
     expect(stderr).toContain('--port must be a whole number, got "abc"');
   });
 });

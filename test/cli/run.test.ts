@@ -1,21 +1,7 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { LocalStack } from '../../local/stack';
 import { insertExports, storageUrl, USER } from '../lambdas/file-cleanup/fixtures';
+import { exportOps } from '../support/cli';
 import { databaseMode, startTestStack } from '../support/stack';
-
-const ROOT = join(__dirname, '..', '..');
-const NODE = join(ROOT, 'node_modules', '.bin', 'node');
-
-/** `npx export-ops run …` as a user types it, against the test stack; its exit code and output. */
-function exportOps(stack: LocalStack, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(NODE, [join(ROOT, 'cli', 'export-ops.js'), ...args], { env: { ...process.env, ...stack.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
-}
 
 describe(`npx export-ops run and a --now ahead of the clock (${databaseMode})`, () => {
   let stack: LocalStack;
@@ -34,10 +20,10 @@ describe(`npx export-ops run and a --now ahead of the clock (${databaseMode})`, 
     runs: (await stack.db.query('select r::text from export_ops.runs r order by started_at')).rows,
   });
 
-  test('file-cleanup --now 9999-12-31T23:59:59Z exits non-zero naming --now, the value, the clock and the skew, and changes nothing', async () => {
+  test('file-cleanup --now 9999-12-31T23:59:59Z exits 2 (refused input) naming --now, the value, the clock and the skew, and changes nothing', async () => {
     const before = await state();
-    const { code, stdout, stderr } = await exportOps(stack, ['run', 'file-cleanup', '--now', '9999-12-31T23:59:59Z']);
-    expect(code).toBe(1);
+    const { code, stdout, stderr } = await exportOps(stack.env, ['run', 'file-cleanup', '--now', '9999-12-31T23:59:59Z']);
+    expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^export-ops: invalid file-cleanup input: --now: --now 9999-12-31T23:59:59Z is ahead of this machine's clock \(\d{4}-\d\d-\d\dT[\d:.]+Z\) by more than the allowed skew of 5 minutes/);
     expect(await state()).toEqual(before);
@@ -45,7 +31,7 @@ describe(`npx export-ops run and a --now ahead of the clock (${databaseMode})`, 
 
   test('a past --now runs', async () => {
     const past = new Date(Date.now() - 48 * 3_600_000).toISOString();
-    const { code, stdout, stderr } = await exportOps(stack, ['run', 'file-cleanup', '--now', past, '--dry-run', '--json']);
+    const { code, stdout, stderr } = await exportOps(stack.env, ['run', 'file-cleanup', '--now', past, '--dry-run', '--json']);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(stdout.trim().split('\n').pop() as string)).toMatchObject({ dry_run: true });
   }, 60_000);

@@ -15,6 +15,16 @@ describe('resolveConfig', () => {
     expect(config).toMatchObject({ logRetentionDays: 90, fileGraceHours: 2, archiveTable: true, archiveObjectLockDays: 365 });
   });
 
+  test('grace hours and the metrics lag may be fractions, as the functions accept them', () => {
+    expect(resolve({ ...url, fileGraceHours: '1.5', orphanGraceHours: 0.5, metricsLagMinutes: '7.5' }))
+      .toMatchObject({ fileGraceHours: 1.5, orphanGraceHours: 0.5, metricsLagMinutes: 7.5 });
+  });
+
+  test('names every bad key at once', () => {
+    expect(() => resolve({ ...url, logRetentionDays: '0', archiveTable: 'yes', metricsCron: 'hourly' }))
+      .toThrow(/'logRetentionDays'.*\n.*'metricsCron'.*\n.*'archiveTable'/);
+  });
+
   test('stack props win over context', () => {
     expect(resolve({ ...url, exportsBucket: 'from-context' }, { exportsBucket: 'from-props' }).exportsBucket).toBe('from-props');
   });

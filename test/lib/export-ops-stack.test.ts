@@ -2,6 +2,8 @@ import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { SettingsTable } from '../../lambdas/shared/setting-kinds';
+import { SETTINGS } from '../../lambdas/shared/settings';
 import { ExportOpsStack } from '../../lib/export-ops-stack';
 import { exportOpsStack, FIXTURE_HANDLERS, nagFindings, testApp } from './helpers';
 
@@ -37,6 +39,15 @@ describe('ExportOpsStack', () => {
       ...common, ARCHIVE_BUCKET: { Ref: expect.stringMatching(/^ArchiveBucket/) }, ARCHIVE_PREFIX: 'export-logs', LOG_RETENTION_DAYS: '30',
       ARCHIVE_ENABLED: 'true', ALLOW_UNARCHIVED_DELETE: 'false' } } });
     expect(fns['metrics-aggregate']).toMatchObject({ MemorySize: 256, Timeout: 600, Environment: { Variables: { ...common, METRICS_LAG_MINUTES: '15' } } });
+    // Only the settings each job uses (the settings table's `jobs`), besides NODE_OPTIONS.
+    const usedBy = (job: string) => new Set(Object.values(SETTINGS as SettingsTable)
+      .filter((s) => s.env !== undefined && (s.jobs === 'all' || (s.jobs as readonly string[]).includes(job))).map((s) => s.env));
+    for (const job of ['file-cleanup', 'log-cleanup', 'metrics-aggregate']) {
+      const foreign = Object.keys(fns[job].Environment.Variables).filter((name) => name !== 'NODE_OPTIONS' && !usedBy(job).has(name));
+      expect({ job, foreign }).toEqual({ job, foreign: [] });
+    }
+    expect(fns['file-cleanup'].Environment.Variables).not.toHaveProperty('METRICS_LAG_MINUTES');
+    expect(fns['metrics-aggregate'].Environment.Variables).not.toHaveProperty('ARCHIVE_BUCKET');
     // The key itself is never an environment value.
     expect(JSON.stringify(fns)).not.toMatch(/SUPABASE_SERVICE_ROLE_KEY"/);
   });
@@ -46,6 +57,7 @@ describe('ExportOpsStack', () => {
       fileCleanupCron: '30 1 * * ? *', scheduleTimeZone: 'Europe/Berlin', metricsNamespace: 'Acme/Exports',
       fileRetentionHours: '48', exportsBucket: 'user-exports', functionLogRetentionDays: '90', archivePrefix: 'audit/exports',
       deleteOrphans: 'true', archiveEnabled: 'false', allowUnarchivedDelete: 'true', metricsLagMinutes: '30', failureRateMinExports: '20',
+      fileGraceHours: '1.5', storageUrlOrigins: 'https://files.example.com, https://abc.supabase.co',
     }));
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(30 1 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 3);
@@ -53,6 +65,8 @@ describe('ExportOpsStack', () => {
     expect(fns['file-cleanup'].Environment.Variables).toMatchObject({ FILE_RETENTION_HOURS: '48', EXPORTS_BUCKET: 'user-exports', POWERTOOLS_METRICS_NAMESPACE: 'Acme/Exports' });
     expect(fns['log-cleanup'].Environment.Variables).toMatchObject({ ARCHIVE_PREFIX: 'audit/exports', ARCHIVE_ENABLED: 'false', ALLOW_UNARCHIVED_DELETE: 'true' });
     expect(fns['file-cleanup'].Environment.Variables.DELETE_ORPHANS).toBe('true');
+    // A fraction of an hour, as the function accepts it; the origins as one comma-separated list.
+    expect(fns['file-cleanup'].Environment.Variables).toMatchObject({ FILE_GRACE_HOURS: '1.5', STORAGE_URL_ORIGINS: 'https://files.example.com,https://abc.supabase.co' });
     expect(fns['metrics-aggregate'].Environment.Variables.METRICS_LAG_MINUTES).toBe('30');
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExportsTotal', Namespace: 'Acme/Exports' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

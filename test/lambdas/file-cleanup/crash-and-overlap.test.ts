@@ -71,8 +71,12 @@ describe(`file cleanup across crashes and overlapping runs, on ${databaseMode}`,
         where l.status = 'completed' and l.expires_at <= $1`, [now.toISOString()]);
     expect(due.rows.length).toBeGreaterThan(1000); // more than one batch each
 
-    const runOnce = async () => runJob(fileCleanupJob, await jobDepsFor(stack, 'file-cleanup'), { scheduledTime: now.toISOString() });
-    const [a, b] = await Promise.all([runOnce(), runOnce()]);
+    // B starts once A is inside its first batch (its first Storage call seen), with its ports
+    // already built: both are then at work at once, whatever the machine's load.
+    const [depsA, depsB] = [await jobDepsFor(stack, 'file-cleanup'), await jobDepsFor(stack, 'file-cleanup')];
+    const runA = runJob(fileCleanupJob, depsA, { scheduledTime: now.toISOString() });
+    await waitFor(() => sent.length > 0, 'run A\'s first Storage call');
+    const [a, b] = await Promise.all([runA, runJob(fileCleanupJob, depsB, { scheduledTime: now.toISOString() })]);
 
     expect(new Set(sent).size).toBe(sent.length);
     expect(sent.sort()).toEqual(due.rows.map((r) => r.name).sort());

@@ -1,6 +1,7 @@
 import { fileCleanupJob } from '../../../lambdas/file-cleanup/job';
 import { runJob } from '../../../lambdas/shared/job';
 import { RETRY_ATTEMPTS } from '../../../lambdas/shared/retry';
+import { fileCleanupPorts } from '../../../lambdas/file-cleanup/adapters';
 import { createServiceClient } from '../../../lambdas/shared/supabase';
 import type { LocalStack } from '../../../local/stack';
 import { jobDepsFor } from '../../support/jobs';
@@ -55,7 +56,7 @@ describe(`file cleanup when Storage fails, on ${databaseMode}`, () => {
     const { ids } = await exportsWithFiles(2);
     stack.supabase.faults.add({ ...REMOVE, fault: { hang: true } });
     const deps = await jobDepsFor(stack, 'file-cleanup');
-    deps.supabase = createServiceClient(stack.supabase.url, stack.serviceRoleKey, 300);
+    Object.assign(deps, fileCleanupPorts({ supabase: createServiceClient(stack.supabase.url, stack.serviceRoleKey, 300) }));
     const result = await runJob(fileCleanupJob, deps, { scheduledTime: now.toISOString() });
     expect(removeCalls).toBe(2);
     expect(result).toMatchObject({ deleted_count: 2, failed_count: 0 });

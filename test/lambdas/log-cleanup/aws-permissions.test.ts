@@ -2,7 +2,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createLogCleanupJob } from '../../../lambdas/log-cleanup/job';
 import type { LogCleanupPorts } from '../../../lambdas/log-cleanup/ports';
+import { SupabaseLogStore } from '../../../lambdas/log-cleanup/parts-store';
 import { restoreArchive } from '../../../lambdas/log-cleanup/restore';
+import { S3ArchiveStore } from '../../../lambdas/log-cleanup/s3-archive';
 import { JOBS, type AnyJob } from '../../../lambdas/jobs';
 import type { JobDeps } from '../../../lambdas/shared/job';
 import { runJob } from '../../../lambdas/shared/job';
@@ -75,7 +77,7 @@ describe(`the jobs' AWS calls under their roles' policies, on ${databaseMode}`, 
       deps = await createJobDeps(JOBS[job], { env: { ...local, ...fromTemplate } });
     });
     calls.push(...secretCalls.slice(before));
-    if (deps.s3) recordS3Calls(deps.s3, calls);
+    if (deps.archive instanceof S3ArchiveStore) recordS3Calls(deps.archive.client, calls);
     return deps as JobDeps & LogCleanupPorts;
   };
 
@@ -114,10 +116,11 @@ describe(`the jobs' AWS calls under their roles' policies, on ${databaseMode}`, 
     // Run 1 is cut off between the verified upload and the delete (a timeout, a lost connection):
     // its first part stays verified, its rows in place.
     const first = await lambdaDeps('log-cleanup', calls);
-    const rpc = first.supabase.rpc.bind(first.supabase);
-    first.supabase.rpc = ((fn: string, ...rest: unknown[]) => fn === 'export_ops_log_cleanup_delete_part'
+    const supabase = (first.logs as SupabaseLogStore).client;
+    const rpc = supabase.rpc.bind(supabase);
+    supabase.rpc = ((fn: string, ...rest: unknown[]) => fn === 'export_ops_log_cleanup_delete_part'
       ? Promise.reject(new Error('connection lost before the delete'))
-      : (rpc as (...a: unknown[]) => unknown)(fn, ...rest)) as typeof first.supabase.rpc;
+      : (rpc as (...a: unknown[]) => unknown)(fn, ...rest)) as typeof supabase.rpc;
     await expect(quietly(() => runJob(job, first, { scheduledTime }))).rejects.toThrow(/connection lost before the delete/);
     const { rows: [part] } = await stack.db.query<{ part_key: string; object_key: string; manifest_key: string }>(
       `select part_key, object_key, manifest_key from export_ops.archive_parts where state = 'verified' order by part_key limit 1`,
@@ -153,7 +156,7 @@ describe(`the jobs' AWS calls under their roles' policies, on ${databaseMode}`, 
     // Every other eligible row is archived and deleted.
     expect(await eligibleIds(stack)).toEqual([]);
     // A restore of the whole archive reads the recorded parts only: the rows the app deleted stay deleted.
-    const restore = await restoreArchive({ s3, supabase: second.supabase, bucket: stack.env.ARCHIVE_BUCKET, key: 'export-logs/', dryRun: true });
+    const restore = await restoreArchive({ archive: new S3ArchiveStore(s3), logs: second.logs, bucket: stack.env.ARCHIVE_BUCKET, key: 'export-logs/', dryRun: true });
     const { rows: recorded } = await stack.db.query<{ n: number }>(`select count(*)::int as n from export_ops.archive_parts where state <> 'pending'`);
     expect(restore.parts).toBe(recorded[0].n);
   });

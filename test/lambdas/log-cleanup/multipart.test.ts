@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { UPLOAD_PART_BYTES } from '../../../lambdas/log-cleanup/archive-writer';
+import { UPLOAD_PART_BYTES } from '../../../lambdas/log-cleanup/s3-archive';
 import { logCleanupJob } from '../../../lambdas/log-cleanup/job';
 import { runJob } from '../../../lambdas/shared/job';
 import { createS3Client } from '../../../lambdas/shared/s3';
@@ -8,6 +8,7 @@ import { recordS3Calls, toTemplateRequests, type RecordedCall } from '../../supp
 import { synthesizedPolicies } from '../../support/iam/stack-wiring';
 import { jobDepsFor } from '../../support/jobs';
 import { databaseMode, startTestStack } from '../../support/stack';
+import { S3ArchiveStore } from '../../../lambdas/log-cleanup/s3-archive';
 import { CUTOFF, eligibleIds, expectArchivedExactlyOnce, scheduledTime, snapshot } from './support';
 
 const USER = '00000000-0000-0000-0000-0000000000c1';
@@ -40,13 +41,14 @@ describe(`log cleanup of a part larger than one upload chunk, on ${databaseMode}
     // The SDK's own middleware stack records which S3 operations the job sent.
     const deps = await jobDepsFor(stack, 'log-cleanup');
     const sent: string[] = [];
-    deps.s3 = createS3Client(stack.env);
-    deps.s3.middlewareStack.add((next, context) => (args) => {
+    const s3 = createS3Client(stack.env);
+    deps.archive = new S3ArchiveStore(s3);
+    s3.middlewareStack.add((next, context) => (args) => {
       sent.push(String(context.commandName));
       return next(args);
     }, { step: 'initialize' });
     const calls: RecordedCall[] = [];
-    recordS3Calls(deps.s3, calls);
+    recordS3Calls(s3, calls);
     const result = await runJob(logCleanupJob, deps, { scheduledTime });
     expect(result.archive_bytes).toBeGreaterThan(UPLOAD_PART_BYTES);
     expect(sent.filter((c) => c === 'UploadPartCommand').length).toBeGreaterThanOrEqual(2);

@@ -3,6 +3,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
 import { createLogCleanupJob } from '../../../lambdas/log-cleanup/job';
 import { restoreArchive } from '../../../lambdas/log-cleanup/restore';
+import { logCleanupPorts } from '../../../lambdas/log-cleanup/adapters';
 import { createS3Client } from '../../../lambdas/shared/s3';
 import { createServiceClient } from '../../../lambdas/shared/supabase';
 import { runJob } from '../../../lambdas/shared/job';
@@ -23,7 +24,7 @@ describe(`log restore on ${databaseMode}`, () => {
   const finishTimes = async () => new Map((await stack.db.query<{ id: string; at: string }>(
     `select id::text as id, finished_at::text as at from export_ops.exports where finished_at is not null`)).rows.map((r) => [r.id, r.at]));
   const restore = (key: string, dryRun = false) => restoreArchive({
-    s3: createS3Client(stack.env), supabase: createServiceClient(stack.supabase.url, stack.serviceRoleKey),
+    ...logCleanupPorts({ env: stack.env, supabase: createServiceClient(stack.supabase.url, stack.serviceRoleKey) }),
     bucket: stack.env.ARCHIVE_BUCKET, key, dryRun,
   });
 

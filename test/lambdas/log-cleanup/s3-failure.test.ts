@@ -4,7 +4,7 @@ import { runJob } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
 import { jobDepsFor } from '../../support/jobs';
 import { databaseMode, startTestStack } from '../../support/stack';
-import { eligibleIds, expectArchivedExactlyOnce, readArchive, scheduledTime, seedHistory, snapshot } from './support';
+import { eligibleIds, expectArchivedExactlyOnce, readArchive, s3Of, scheduledTime, seedHistory, snapshot } from './support';
 
 const job = createLogCleanupJob({ partRows: 30, pageRows: 10 });
 
@@ -47,7 +47,7 @@ describe(`log cleanup when S3 fails, on ${databaseMode}`, () => {
     const before = await snapshot(stack);
     const eligible = await eligibleIds(stack);
     const deps = await jobDepsFor(stack, 'log-cleanup');
-    failNthWrite(deps.s3, nth);
+    failNthWrite(s3Of(deps), nth);
     await expect(runJob(job, deps, { scheduledTime })).rejects.toThrow(/injected: S3 write failed/);
 
     // Only the first part (written and verified before the failure) is gone, and exactly its rows.

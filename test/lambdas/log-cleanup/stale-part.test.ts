@@ -3,7 +3,7 @@ import { runJob } from '../../../lambdas/shared/job';
 import type { LocalStack } from '../../../local/stack';
 import { jobDepsFor } from '../../support/jobs';
 import { databaseMode, startTestStack } from '../../support/stack';
-import { archivedRows, eligibleIds, readArchive, scheduledTime, seedHistory, snapshot } from './support';
+import { archivedRows, eligibleIds, readArchive, s3Of, scheduledTime, seedHistory, snapshot } from './support';
 
 describe(`a row changed between upload and delete, on ${databaseMode}`, () => {
   let stack: LocalStack;
@@ -21,7 +21,7 @@ describe(`a row changed between upload and delete, on ${databaseMode}`, () => {
     const deps = await jobDepsFor(stack, 'log-cleanup');
     let changed = false;
     // The app updates the first part's first row while the job verifies that part's upload.
-    deps.s3.middlewareStack.add((next, context) => async (args) => {
+    s3Of(deps).middlewareStack.add((next, context) => async (args) => {
       if (context.commandName === 'HeadObjectCommand' && !changed) {
         changed = true;
         await stack.db.query(`update public.export_logs set error_message = 'changed after upload' where id = $1`, [first]);

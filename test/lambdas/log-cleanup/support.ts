@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../../lambdas/shared/s3';
-import type { PartManifest } from '../../../lambdas/log-cleanup/parts-store';
+import type { PartManifest } from '../../../lambdas/log-cleanup/ports';
+import { S3ArchiveStore } from '../../../lambdas/log-cleanup/s3-archive';
+import type { ArchiveStore } from '../../../lambdas/log-cleanup/ports';
 import { seedExports } from '../../../local/seed';
 import type { LocalStack } from '../../../local/stack';
 
@@ -10,6 +12,12 @@ import type { LocalStack } from '../../../local/stack';
 export const NOW = new Date('2026-11-29T03:00:00Z');
 export const scheduledTime = NOW.toISOString();
 export const CUTOFF = new Date(NOW.getTime() - 30 * 86400_000);
+
+/** The S3 client under a job's archive store (to watch or break its calls). */
+export function s3Of(deps: { archive: ArchiveStore }): S3Client {
+  if (!(deps.archive instanceof S3ArchiveStore)) throw new Error('the archive store is not the S3 adapter');
+  return deps.archive.client;
+}
 
 /** Seeds realistic history (all statuses, stored files, legacy URLs) over 90 days. */
 export async function seedHistory(stack: LocalStack, count = 400, seed = 1) {

@@ -1,6 +1,7 @@
 import { createClient } from '@supabase/supabase-js';
-import { aggregateWindow, COUNT_RANGES, EXPORT_FORMATS, statsFor, type OutcomeStats } from '../../../lambdas/metrics-aggregate/aggregate';
-import type { JobDeps } from '../../../lambdas/shared/job';
+import { aggregateWindow, statsFor, type OutcomeStats } from '../../../lambdas/metrics-aggregate/aggregate';
+import type { MetricsDeps } from '../../../lambdas/metrics-aggregate/job';
+import { COUNT_RANGES, EXPORT_FORMATS } from '../../../lambdas/shared/export-logs';
 import type { LocalStack } from '../../../local/stack';
 import { databaseMode, startTestStack } from '../../support/stack';
 import {
@@ -13,7 +14,7 @@ import {
  */
 describe(`metrics aggregation in SQL (${databaseMode})`, () => {
   let stack: LocalStack;
-  let deps: JobDeps;
+  let deps: MetricsDeps;
   let rows: FinishedRow[];
   const end = floorHour(Date.now()) - 2 * HOUR;
 

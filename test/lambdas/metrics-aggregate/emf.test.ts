@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { main as runCli } from '../../../cli/run';
 import type { LocalStack } from '../../../local/stack';
 import { databaseMode, startTestStack } from '../../support/stack';
@@ -5,10 +8,11 @@ import { emfProblems, expectedStats, fetchRows, floorHour, HOUR, rowsInWindow, s
 import { captureStdout, type EmfDocument } from '../../support/output';
 
 /**
- * `export-ops run metrics` over a backfill range: the EMF lines it prints, parsed from stdout and
- * checked against the EMF specification and against numbers computed here from the rows.
+ * `export-ops run metrics-aggregate --metrics-file F` over a backfill range: the EMF lines it
+ * writes, parsed from F and checked against the EMF specification and against numbers computed
+ * here from the rows; stdout holds the result alone.
  */
-describe(`metrics EMF output of run metrics (${databaseMode})`, () => {
+describe(`metrics EMF output of run metrics-aggregate (${databaseMode})`, () => {
   let stack: LocalStack;
   const savedEnv = { ...process.env };
   const end = floorHour(Date.now()) - 2 * HOUR;
@@ -26,16 +30,18 @@ describe(`metrics EMF output of run metrics (${databaseMode})`, () => {
     await stack.stop();
   });
 
-  it('prints one spec-valid EMF document per window and format, with the window start as timestamp', async () => {
+  it('writes one spec-valid EMF document per window and format, with the window start as timestamp', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'export-ops-emf-')), 'emf.ndjson');
     const out = captureStdout();
     let code: number;
     try {
-      code = await runCli(['metrics', '--from', new Date(from).toISOString(), '--to', new Date(to).toISOString(), '--json']);
+      code = await runCli(['metrics-aggregate', '--from', new Date(from).toISOString(), '--to', new Date(to).toISOString(), '--json', '--metrics-file', file]);
     } finally {
       out.restore();
     }
     expect(code).toBe(0);
-    const docs = out.emf();
+    expect(out.emf()).toEqual([]);
+    const docs = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as EmfDocument);
     const exportDocs = docs.filter((d) => 'ExportsTotal' in d);
     const jobDocs = docs.filter((d) => !('ExportsTotal' in d) && d.Job === 'metrics-aggregate');
     // Plus one age document per watched job, with that job's name (the monthly job's heartbeat).
@@ -72,8 +78,9 @@ describe(`metrics EMF output of run metrics (${databaseMode})`, () => {
     expect(Array.isArray(busy.top_users)).toBe(true);
     expect(busy.by_count_range).toEqual(expect.any(Object));
 
-    // The result is the last line; EMF documents were printed before it, one JSON line each.
-    const result = JSON.parse(out.lines().at(-1) as string);
+    // stdout is the result alone.
+    expect(out.lines()).toHaveLength(1);
+    const result = JSON.parse(out.lines()[0]);
     expect(result).toMatchObject({ windows_pending: 4, windows_emitted: 4, documents: 20, windows_skipped: 0 });
   });
 });

@@ -1,4 +1,4 @@
-import type { JobDeps } from '../../../lambdas/shared/job';
+import type { MetricsDeps } from '../../../lambdas/metrics-aggregate/job';
 import type { LocalStack } from '../../../local/stack';
 import { jobDepsFor } from '../../support/jobs';
 import type { EmfDocument } from '../../support/output';
@@ -8,7 +8,7 @@ import type { EmfDocument } from '../../support/output';
 export const HOUR = 3_600_000;
 export const floorHour = (ms: number) => Math.floor(ms / HOUR) * HOUR;
 
-export const metricsDeps = (stack: LocalStack): Promise<JobDeps> => jobDepsFor(stack, 'metrics-aggregate');
+export const metricsDeps = (stack: LocalStack): Promise<MetricsDeps> => jobDepsFor(stack, 'metrics-aggregate');
 
 /** CloudWatch's standard units (PutMetricData's StandardUnit). */
 const UNITS = new Set(['Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes', 'Bits',

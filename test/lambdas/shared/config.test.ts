@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       metricsWindowLeaseSeconds: 900,
       metricsLagMinutes: 15,
       metricsNamespace: 'ExportOps',
+      serviceName: 'export-ops',
     });
   });
 
@@ -49,7 +50,7 @@ describe('loadConfig', () => {
   test('leases are bounded: at least a second, at most an hour', () => {
     expect(loadConfig({ ...minimal, LOG_PART_LEASE_SECONDS: '2', METRICS_WINDOW_LEASE_SECONDS: '3600' }))
       .toMatchObject({ logPartLeaseSeconds: 2, metricsWindowLeaseSeconds: 3600 });
-    expect(() => loadConfig({ ...minimal, FILE_CLAIM_LEASE_SECONDS: '0' })).toThrow(/FILE_CLAIM_LEASE_SECONDS must be greater than 0/);
+    expect(() => loadConfig({ ...minimal, FILE_CLAIM_LEASE_SECONDS: '0' })).toThrow(/FILE_CLAIM_LEASE_SECONDS must be at least 1/);
     expect(() => loadConfig({ ...minimal, LOG_PART_LEASE_SECONDS: '86400' })).toThrow(/LOG_PART_LEASE_SECONDS must be at most 3600/);
   });
 
@@ -63,5 +64,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...minimal, STORAGE_URL_ORIGINS: 'https://files.example.com/storage' })).toThrow(/STORAGE_URL_ORIGINS/);
     expect(loadConfig({ ...minimal, OWNED_PATH_PREFIX: 'u/{user_id}/{export_id}-', STORAGE_URL_ORIGINS: 'https://files.example.com, https://abc.supabase.co' }))
       .toMatchObject({ ownedPathPrefix: 'u/{user_id}/{export_id}-', storageUrlOrigins: ['https://files.example.com', 'https://abc.supabase.co'] });
+  });
+
+  test('grace hours and the metrics lag may be fractions; retentions and attempts are whole', () => {
+    expect(loadConfig({ ...minimal, FILE_GRACE_HOURS: '1.5', ORPHAN_GRACE_HOURS: '0.25', METRICS_LAG_MINUTES: '7.5' }))
+      .toMatchObject({ fileGraceHours: 1.5, orphanGraceHours: 0.25, metricsLagMinutes: 7.5 });
+    expect(() => loadConfig({ ...minimal, FILE_RETENTION_HOURS: '1.5' })).toThrow(/FILE_RETENTION_HOURS must be a whole number/);
+    expect(() => loadConfig({ ...minimal, FILE_GRACE_HOURS: '-1' })).toThrow(/FILE_GRACE_HOURS must not be negative/);
+  });
+
+  test('the Powertools service name comes from POWERTOOLS_SERVICE_NAME (the stack sets it per function)', () => {
+    expect(loadConfig({ ...minimal, POWERTOOLS_SERVICE_NAME: 'file-cleanup' }).serviceName).toBe('file-cleanup');
+  });
+
+  test('a bad key value is named but never echoed', () => {
+    expect(() => loadConfig({ ...minimal, SUPABASE_SERVICE_ROLE_KEY: '   ' })).toThrow(/SUPABASE_SERVICE_ROLE_KEY must not be blank$/m);
   });
 });

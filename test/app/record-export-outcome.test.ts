@@ -1,10 +1,10 @@
 import { createClient } from '@supabase/supabase-js';
-import { aggregateWindow, statsFor } from '../../../lambdas/metrics-aggregate/aggregate';
-import { recordExportOutcome } from '../../../lambdas/metrics-aggregate/record-export-outcome';
-import { signJwt } from '../../../local/http/jwt';
-import type { LocalStack } from '../../../local/stack';
-import { databaseMode, startTestStack } from '../../support/stack';
-import { floorHour, HOUR, metricsDeps } from './support';
+import { aggregateWindow, statsFor } from '../../lambdas/metrics-aggregate/aggregate';
+import { recordExportOutcome } from '../../app/record-export-outcome';
+import { signJwt } from '../../local/http/jwt';
+import type { LocalStack } from '../../local/stack';
+import { databaseMode, startTestStack } from '../support/stack';
+import { floorHour, HOUR, metricsDeps } from '../lambdas/metrics-aggregate/support';
 
 /**
  * The app-side helper: records an outcome through the app's own client (a user's session,

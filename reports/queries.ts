@@ -1,21 +1,25 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { must } from '../shared/job';
-import { aggregateWindow, EXPORT_FORMATS, statsFor } from './aggregate';
+import { aggregateWindow, statsFor } from '../lambdas/metrics-aggregate/aggregate';
+import { EXPORT_FORMATS } from '../lambdas/shared/export-logs';
+import { must } from '../lambdas/shared/supabase';
 
 /**
- * The seed's ExportMetricsService queries, answered in SQL (one RPC each, one jsonb answer, so
- * no row cap can cut them). They count exports by the same rule as the hourly windows: a row
- * counts when it finished (finished_at) in the range, as succeeded (completed or expired) or
- * failed; queued and processing rows have no outcome yet.
+ * Reports on export outcomes for `npx export-ops report`: the questions the app's original
+ * metrics service answered (failure rate, volume, an aggregate over any range), answered in
+ * SQL (one RPC each, one jsonb answer, so no row cap can cut them). They count exports by the
+ * same rule as the hourly metrics: a row counts when it finished (finished_at) in the range,
+ * as succeeded (completed or expired) or failed; queued and processing rows have no outcome yet.
  */
 
-/** The seed's alert threshold: more than 10% failed. */
+/** The alert threshold of the failure-rate check: more than 10% failed. */
 export const FAILURE_RATE_THRESHOLD = 0.1;
-/** Users listed in aggregateMetrics' exports_per_user (the seed listed all; that grows with the table). */
+/** Users listed in aggregateMetrics' exports_per_user (all of them would grow with the table). */
 export const EXPORTS_PER_USER_LIMIT = 100;
 /** getExportVolume looks back at most a year: a bounded answer (8,784 hourly periods). */
 export const MAX_VOLUME_DAYS = 366;
+/** checkFailureRate's look-back: at most the 14 days the hourly metrics cover. */
+export const MAX_LOOKBACK_MINUTES = 14 * 24 * 60;
 
 export interface FailureRateCheck {
   alert: boolean;
@@ -25,7 +29,7 @@ export interface FailureRateCheck {
   threshold: number;
 }
 
-/** The seed's AggregatedMetrics fields. */
+/** The fields of the original service's AggregatedMetrics. */
 export interface AggregatedMetrics {
   period: 'hourly' | 'daily';
   period_start: string;
@@ -44,13 +48,16 @@ export interface AggregatedMetrics {
 }
 
 /**
- * The seed's checkFailureRate: exports finished in the last `lookbackMinutes`; null when none did.
+ * Failure rate of the exports finished in the last `lookbackMinutes`; null when none did.
  * Logs an `export_failure_alert` warning when the rate is above 10%.
  *
  * @example
  * const check = await checkFailureRate(supabase, logger, 60); // { alert, failure_rate, ... } | null
  */
 export async function checkFailureRate(supabase: SupabaseClient, logger: Logger, lookbackMinutes = 60, now = new Date()): Promise<FailureRateCheck | null> {
+  if (!Number.isInteger(lookbackMinutes) || lookbackMinutes < 1 || lookbackMinutes > MAX_LOOKBACK_MINUTES) {
+    throw new RangeError(`lookbackMinutes must be a whole number from 1 to ${MAX_LOOKBACK_MINUTES}, got ${lookbackMinutes}`);
+  }
   const start = new Date(now.getTime() - lookbackMinutes * 60_000);
   const all = statsFor(await aggregateWindow(supabase, { start, end: now }, 0));
   if (all.total === 0) return null;
@@ -68,7 +75,7 @@ export async function checkFailureRate(supabase: SupabaseClient, logger: Logger,
 }
 
 /**
- * The seed's getExportVolume: exports requested per hour ('YYYY-MM-DDTHH') or day ('YYYY-MM-DD'),
+ * Exports requested per hour ('YYYY-MM-DDTHH') or day ('YYYY-MM-DD'),
  * UTC, over the last `days` days, non-empty periods only, oldest first.
  *
  * @example
@@ -84,7 +91,7 @@ export async function getExportVolume(supabase: SupabaseClient, period: 'hourly'
 }
 
 /**
- * The seed's aggregateMetrics over [start, end), with its field names.
+ * Every outcome figure over [start, end), with the original service's field names.
  *
  * @example
  * const m = await aggregateMetrics(supabase, new Date('2026-01-15T09:00Z'), new Date('2026-01-15T10:00Z'));

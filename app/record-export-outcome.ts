@@ -1,9 +1,10 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
+import { countRange, type ExportFormat } from '../lambdas/shared/export-logs';
 
 /**
- * App-side helper (the seed's logExportMetric): records how an export ended on its export_logs
- * row — the fields the hourly aggregation reads — and logs the seed's structured
- * `export_metric` line. It never throws into the export: a failure is logged and returned.
+ * App-side helper, imported by the app where an export ends (the app's `logExportMetric`):
+ * records how the export ended on its export_logs row — the fields the hourly aggregation
+ * reads — and logs the structured `export_metric` line the app's logs already carry. It never throws into the export: a failure is logged and returned.
  *
  * What it writes: status (completed | failed), file_size (completed), error_message as
  * 'Kind: detail' (failed; the aggregation's error kind is the text before the first ':').
@@ -14,7 +15,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 export interface ExportOutcome {
   export_id: string;
   user_id: string;
-  format: 'json' | 'jsonl' | 'csv' | 'markdown';
+  format: ExportFormat;
   status: 'completed' | 'failed';
   conversation_count: number;
   /** As the app measured it; logged only (the aggregation uses finished_at - created_at). */
@@ -28,13 +29,6 @@ export interface ExportOutcome {
 
 export type RecordOutcomeResult = { recorded: true } | { recorded: false; error: string };
 
-/** The seed's conversation-count ranges. */
-export function countRange(count: number): 'small' | 'medium' | 'large' | 'xlarge' {
-  if (count < 100) return 'small';
-  if (count < 500) return 'medium';
-  if (count < 1000) return 'large';
-  return 'xlarge';
-}
 
 /** 'Kind: detail', keeping a message that already starts with its kind as it is. */
 export function errorMessageOf(outcome: Pick<ExportOutcome, 'error_type' | 'error_message'>): string {
