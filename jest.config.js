@@ -5,9 +5,6 @@ module.exports = {
   testEnvironment: '<rootDir>/test/support/quiet-environment.ts',
   // PGlite pass: migrates one embedded database, which every test file's stack starts from.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
-  // Two test files at a time: each has its own stack on free ports and (PostgreSQL pass) its
-  // own scratch database, and much of a file's time is waiting (child processes, leases, HTTP).
-  maxWorkers: 2,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2023' } }] },
