@@ -7,6 +7,9 @@ import { authenticate, type Service } from './auth';
 import { createRestHandler, type RestOptions } from './rest';
 import { createStorageHandler, FILE_SIZE_LIMIT, storageError, type StorageOptions } from './storage';
 
+/** How long an idle keep-alive connection stays open (see createServer below). */
+const SERVER_KEEP_ALIVE_MS = 65_000;
+
 /** Largest request body read at all: an upload at Storage's file limit plus multipart framing. */
 const MAX_REQUEST_BYTES = FILE_SIZE_LIMIT + 64 * 1024;
 
@@ -102,6 +105,11 @@ export async function startSupabaseServer(options: SupabaseServerOptions): Promi
   }
 
   const server: Server = createServer((req, res) => void handle(req, res));
+  // Idle keep-alive sockets are kept longer than Node's fetch (undici, 4 s) keeps them, as
+  // Supabase's own proxies do: with Node's 5 s default, a request sent on a socket the server
+  // is closing at that moment fails with "fetch failed" on a loaded machine.
+  server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
+  server.headersTimeout = SERVER_KEEP_ALIVE_MS + 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', resolve);
