@@ -1,4 +1,6 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
+import { readStatus } from '../cli/status';
+import { loadConfig } from '../lambdas/shared/config';
 import { createServiceClient } from '../lambdas/shared/supabase';
 import type { Database } from '../local/db/database';
 import type { BenchOptions } from './main';
@@ -13,6 +15,8 @@ const HOUR_MS = 3_600_000;
 const BACKGROUND_DAYS = 30;
 /** Hours timed for the per-window figure. */
 const TIMED_WINDOWS = 20;
+/** `export-ops status` calls timed (after one warm-up). */
+const TIMED_STATUS_CALLS = 20;
 /** Lets the original service's single select return a crowded hour whole, as its code assumed. */
 const SEED_WAY_MAX_ROWS = 500_000;
 
@@ -117,6 +121,19 @@ export async function bench(options: BenchOptions): Promise<void> {
       print(`window of ${size.toLocaleString('en')} rows: original service's way (fetch + JS)`, `${seed.ms.toFixed(1)} ms, ${seed.rows.toLocaleString('en')} rows fetched`);
       print(`  ratio seed / SQL`, `${(seed.ms / sql.ms).toFixed(1)}x`);
     }
+    // `export-ops status` over the same table: every row is a completed export past its 24 h
+    // retention with no file, so the file backlog is the whole table and its count is capped.
+    const config = loadConfig({ ...process.env, ...stack.env });
+    await readStatus(supabase, config, new Date());
+    const statusMs: number[] = [];
+    let due = '';
+    for (let k = 0; k < TIMED_STATUS_CALLS; k++) {
+      const { ms, value } = await timeIt(() => readStatus(supabase, config, new Date()));
+      statusMs.push(ms);
+      due = `${value.files.due_capped ? 'more than ' : ''}${value.files.due.toLocaleString('en')} files due, ${value.logs.eligible.toLocaleString('en')} log rows eligible`;
+    }
+    const sorted = [...statusMs].sort((a, b) => a - b);
+    print(`status among ${background.toLocaleString('en')} rows (${due})`, `${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms median of ${TIMED_STATUS_CALLS} [${sorted[0].toFixed(1)}–${sorted[sorted.length - 1].toFixed(1)}]`);
     print('peak RSS of this process (stack + bench)', `${rss.peakMb()} MB`);
   } finally {
     rss.stop();
