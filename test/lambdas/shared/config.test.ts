@@ -23,6 +23,11 @@ describe('loadConfig', () => {
       metricsLagMinutes: 15,
       metricsNamespace: 'ExportOps',
       serviceName: 'export-ops',
+      // Read by `export-ops status` for next run times; no function is given them.
+      scheduleTimeZone: 'UTC',
+      fileCleanupCron: '0 2 * * ? *',
+      logCleanupCron: '0 3 1 * ? *',
+      metricsCron: '0 * * * ? *',
     });
   });
 
