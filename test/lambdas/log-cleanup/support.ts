@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../../lambdas/shared/s3';
 import type { PartManifest } from '../../../lambdas/log-cleanup/ports';
 import { S3ArchiveStore } from '../../../lambdas/log-cleanup/s3-archive';
@@ -66,12 +66,17 @@ export async function readArchive(stack: LocalStack, options: { partial?: boolea
   const s3 = createS3Client(stack.env);
   const bucket = stack.env.ARCHIVE_BUCKET;
   const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    keys.push(...(page.Contents ?? []).map((o) => o.Key as string));
-    token = page.NextContinuationToken;
-  } while (token);
+  // ListObjects (v1) paged by the last key, as S3 documents for listings without a delimiter:
+  // the local S3 server (s3rver) answers every truncated ListObjectsV2 page with a 500, which
+  // a crash storm's archive (over 1,000 objects) reaches.
+  let marker: string | undefined;
+  for (;;) {
+    const page = await s3.send(new ListObjectsCommand({ Bucket: bucket, Marker: marker }));
+    const found = (page.Contents ?? []).map((o) => o.Key as string);
+    keys.push(...found);
+    if (!page.IsTruncated || found.length === 0) break;
+    marker = found[found.length - 1];
+  }
   const manifests: PartManifest[] = [];
   const lines: string[] = [];
   const dataKeys = keys.filter((k) => k.endsWith('.ndjson.gz')).sort();
