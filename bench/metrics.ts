@@ -119,7 +119,7 @@ export async function bench(options: BenchOptions): Promise<void> {
       const seed = await seedWindow(supabase, crowdedStarts[k]);
       print(`window of ${size.toLocaleString('en')} rows: SQL`, `${sql.ms.toFixed(1)} ms, ${sql.bytes} answer bytes`);
       print(`window of ${size.toLocaleString('en')} rows: original service's way (fetch + JS)`, `${seed.ms.toFixed(1)} ms, ${seed.rows.toLocaleString('en')} rows fetched`);
-      print(`  ratio seed / SQL`, `${(seed.ms / sql.ms).toFixed(1)}x`);
+      print(`  ratio original / SQL`, `${(seed.ms / sql.ms).toFixed(1)}x`);
     }
     // `export-ops status` over the same table: every row is a completed export past its 24 h
     // retention with no file, so the file backlog is the whole table and its count is capped.
