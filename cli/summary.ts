@@ -66,7 +66,7 @@ function statsLines(stats: Record<string, unknown> | undefined): Array<[string, 
 
 function logCleanupLines(r: Result): Array<[string, string]> {
   const dry = r.dry_run === true;
-  const keys = Array.isArray(r.part_keys) ? (r.part_keys as string[]) : [];
+  const keys = Array.isArray(r.archived_keys) ? (r.archived_keys as string[]) : [];
   return [
     ['cutoff', String(r.cutoff_date ?? '–')],
     ...(dry ? [['rows it would archive and delete', count(num(r, 'eligible_count'))] as [string, string]] : [

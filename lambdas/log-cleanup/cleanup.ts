@@ -38,13 +38,18 @@ export interface CleanupProgress {
   failed_count: number;
   parts: number;
   archive_bytes: number;
+  /** S3 keys of the parts this run archived, the first ARCHIVED_KEYS_LISTED of them (a report, not a ledger: export_ops.archive_parts is). */
+  archived_keys: string[];
   more: boolean;
   /** Set when another run holds a part: this run stopped rather than wait. */
   busy_part?: string;
 }
 
+/** Part keys listed in a run's result; a backlog run archives hundreds of parts. */
+export const ARCHIVED_KEYS_LISTED = 20;
+
 const emptyProgress = (): CleanupProgress => ({
-  deleted_count: 0, archived_count: 0, failed_count: 0, parts: 0, archive_bytes: 0, more: false,
+  deleted_count: 0, archived_count: 0, failed_count: 0, parts: 0, archive_bytes: 0, archived_keys: [], more: false,
 });
 
 /**
@@ -92,6 +97,7 @@ export async function archiveAndDelete(
     progress.archived_count += done.archived;
     progress.archive_bytes += done.bytes;
     if (!done.dropped) progress.parts += 1;
+    if (!done.dropped && progress.archived_keys.length < ARCHIVED_KEYS_LISTED) progress.archived_keys.push(part.object_key);
     deps.progress?.advance(done.deleted);
   };
 

@@ -26,6 +26,8 @@ export interface LogCleanupResult extends JobResult {
   failed_count: number;
   /** Parts archived and deleted. */
   parts: number;
+  /** S3 keys of those parts (the first 20). */
+  archived_keys?: string[];
   /** Bytes stored in S3 by this run. */
   archive_bytes: number;
   /** Rows left on purpose: stale (queued/processing) plus completed rows whose file is still stored. */

@@ -52,6 +52,12 @@ describe(`CLI streams, summaries and exit codes (${databaseMode})`, () => {
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as Record<string, unknown>;
     expect(result).toHaveProperty('duration_ms');
+    if (job === 'log-cleanup') {
+      // The parts it archived, by their S3 keys (what the summary in words lists).
+      expect(result.parts).toBeGreaterThan(0);
+      expect(result.archived_keys).toHaveLength(Math.min(result.parts as number, 20));
+      for (const key of result.archived_keys as string[]) expect(key).toMatch(/^export-logs\/export_logs\/year=\d{4}\/month=\d\d\/.*\.ndjson\.gz$/);
+    }
     expect(stderr).not.toContain('"_aws"');
   });
 
