@@ -11,7 +11,7 @@
  *   export-ops storm [file-cleanup|log-cleanup|metrics-aggregate] [--kills N] [--seed S]
  *   export-ops docs [--check]
  */
-import { ConfigError } from '../lambdas/shared/config';
+import { ConfigError } from '../lambdas/shared/read-settings';
 import { DISCARD, routeJobOutput } from '../lambdas/shared/observability';
 import { UsageError } from './args';
 import { EXIT } from './exit-codes';

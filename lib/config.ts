@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { readSettings } from '../lambdas/shared/read-settings';
+import { ConfigError, readSettings } from '../lambdas/shared/read-settings';
 import type { SettingNames, SettingValue, SettingValues, SettingsTable } from '../lambdas/shared/setting-kinds';
 import { SETTINGS, type Settings } from '../lambdas/shared/settings';
 
@@ -28,17 +28,9 @@ export const DEFAULTS = Object.fromEntries(Object.entries(SETTINGS)
   .filter(([, s]) => 'context' in s && 'default' in s)
   .map(([name, s]) => [name, (s as { default: unknown }).default])) as Omit<ExportOpsConfig, 'supabaseUrl' | 'serviceRoleKeySecret' | 'storageUrlOrigins' | 'alarmEmail'>;
 
-/** Thrown for bad settings; the message names each bad key and its value, one per line. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-    this.name = 'ConfigError';
-  }
-
-  /** One problem's line. */
-  static line(key: string, problem: string, value: unknown): string {
-    return `Invalid export-ops setting '${key}' (stack prop or context -c ${key}=...): ${problem}; got ${JSON.stringify(value)}`;
-  }
+/** One bad stack setting's line of the ConfigError: the key, where it is set, the problem and the value. */
+function problemLine(key: string, problem: string, value: unknown): string {
+  return `Invalid export-ops setting '${key}' (stack prop or context -c ${key}=...): ${problem}; got ${JSON.stringify(value)}`;
 }
 
 /**
@@ -54,12 +46,12 @@ export function resolveConfig(scope: Construct, props: ExportOpsSettings = {}, t
     const fromProps = (props as Record<string, unknown>)[name];
     return fromProps !== undefined ? fromProps : scope.node.tryGetContext(name);
   });
-  const lines = problems.map(({ name, message, value }) => ConfigError.line(name, message, value));
+  const lines = problems.map(({ name, message, value }) => problemLine(name, message, value));
   if (lines.length) throw new ConfigError(lines);
   const config = values as ExportOpsConfig;
   // Rules across settings, which a setting's own schema cannot check.
   if (config.archiveExpirationDays > 0 && config.archiveExpirationDays <= config.archiveTransitionDays) {
-    throw new ConfigError([ConfigError.line('archiveExpirationDays',
+    throw new ConfigError([problemLine('archiveExpirationDays',
       `must be 0 (never) or greater than archiveTransitionDays (${config.archiveTransitionDays})`, config.archiveExpirationDays)]);
   }
   return config;

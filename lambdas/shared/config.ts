@@ -1,4 +1,4 @@
-import { readSettings } from './read-settings';
+import { ConfigError, readSettings } from './read-settings';
 import type { SettingNames, SettingValues, SettingsTable } from './setting-kinds';
 import { SETTINGS, type Settings } from './settings';
 
@@ -34,13 +34,6 @@ export type ExportOpsConfig = Omit<EnvValues, Combined> & {
     allowUnarchivedDelete: boolean;
   };
 };
-
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
-  }
-}
 
 /**
  * Reads and checks the configuration. `table` is for tests that add a setting; a setting it adds

@@ -1,5 +1,17 @@
 import type { Setting, SettingsTable } from './setting-kinds';
 
+/**
+ * Bad configuration, found before anything runs: every problem, one line each, named by where the
+ * value came from (an environment variable for the functions and the CLI, a prop or context key
+ * for the stack). One class for both sides, so a caller catches one thing.
+ */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid export-ops configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
 /** A value a setting's schema refused (or a required one left unset). */
 export interface SettingProblem {
   /** The setting's name in the table. */

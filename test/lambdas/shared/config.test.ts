@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../../../lambdas/shared/config';
+import { loadConfig } from '../../../lambdas/shared/config';
+import { ConfigError } from '../../../lambdas/shared/read-settings';
 
 const minimal = { SUPABASE_URL: 'https://abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'key-from-env' };
 
