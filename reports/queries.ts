@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { aggregateWindow, statsFor } from '../lambdas/metrics-aggregate/aggregate';
+import { statsFor } from '../lambdas/metrics-aggregate/aggregate';
+import { SupabaseWindowStore } from '../lambdas/metrics-aggregate/window-store';
 import { EXPORT_FORMATS } from '../lambdas/shared/export-logs';
 import { must } from '../lambdas/shared/supabase';
 
@@ -59,7 +60,7 @@ export async function checkFailureRate(supabase: SupabaseClient, logger: Logger,
     throw new RangeError(`lookbackMinutes must be a whole number from 1 to ${MAX_LOOKBACK_MINUTES}, got ${lookbackMinutes}`);
   }
   const start = new Date(now.getTime() - lookbackMinutes * 60_000);
-  const all = statsFor(await aggregateWindow(supabase, { start, end: now }, 0));
+  const all = statsFor(await new SupabaseWindowStore(supabase).aggregateWindow({ start, end: now }, 0));
   if (all.total === 0) return null;
   const result = {
     alert: (all.failure_rate ?? 0) > FAILURE_RATE_THRESHOLD,
@@ -98,7 +99,7 @@ export async function getExportVolume(supabase: SupabaseClient, period: 'hourly'
  */
 export async function aggregateMetrics(supabase: SupabaseClient, start: Date, end: Date, period: 'hourly' | 'daily' = 'hourly'): Promise<AggregatedMetrics> {
   if (!(end > start)) throw new RangeError(`end (${end.toISOString()}) must be after start (${start.toISOString()})`);
-  const agg = await aggregateWindow(supabase, { start, end }, EXPORTS_PER_USER_LIMIT);
+  const agg = await new SupabaseWindowStore(supabase).aggregateWindow({ start, end }, EXPORTS_PER_USER_LIMIT);
   const all = statsFor(agg);
   const byFormat = <T>(pick: (s: ReturnType<typeof statsFor>) => T | null) =>
     Object.fromEntries(EXPORT_FORMATS.flatMap((f) => {

@@ -2,7 +2,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type CatalogMetric, DIMENSIONS, emit, METRICS } from '../shared/metric-catalog';
 import { createJobMetrics } from '../shared/observability';
 import { EXPORT_FORMATS, type ExportFormat } from '../shared/export-logs';
-import { type OutcomeStats, statsFor, type WindowAggregate } from './aggregate';
+import { statsFor } from './aggregate';
+import type { OutcomeStats, WindowAggregate } from './ports';
 
 /** CloudWatch reads at most 100 metrics from one EMF document (Powertools splits past it). */
 export const MAX_METRICS_PER_DOCUMENT = 100;

@@ -1,22 +1,13 @@
 import { jobNow } from '../shared/clock';
-import type { SupabaseClient } from '@supabase/supabase-js';
-import type { JobClients, JobDeps, JobDefinition, JobResult } from '../shared/job';
+import type { JobClients, JobDefinition, JobResult } from '../shared/job';
 import { emit, METRICS } from '../shared/metric-catalog';
-import { aggregateWindow, claimWindow, markEmitted, pendingWindows, releaseWindow, statsFor, type WindowAggregate } from './aggregate';
+import { statsFor } from './aggregate';
 import { assertEmfEnabled, buildWindowDocuments } from './emf';
 import { metricsInput, type MetricsInput } from './input';
+import type { MetricsAggregatePorts, MetricsDeps, WindowAggregate } from './ports';
 import { emitStaleness } from './staleness';
+import { SupabaseWindowStore } from './window-store';
 import { eligibleRange, HOUR_MS, planRange, type Window } from './windows';
-
-/**
- * The metrics job's own port: still the raw supabase-js client (its SQL wrappers in
- * aggregate.ts / service.ts take it); not yet narrowed to a port of its own.
- */
-export interface MetricsAggregatePorts {
-  supabase: SupabaseClient;
-}
-
-export type MetricsDeps = JobDeps & MetricsAggregatePorts;
 
 /** A window takes one claim+aggregate and one mark round trip; stop taking windows with less left. */
 export const WINDOW_TIME_BUDGET_MS = 10_000;
@@ -57,7 +48,7 @@ const outcome = (agg: WindowAggregate): WindowOutcome => {
 async function markWithRetry(deps: MetricsDeps, window: Window, runId: string, documents: number, agg: WindowAggregate): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await markEmitted(deps.supabase, window, runId, documents, agg);
+      return await deps.windows.markEmitted(window, runId, documents, agg);
     } catch (error) {
       if (attempt >= MARK_ATTEMPTS) throw error;
       deps.logger.warn('recording an emitted window failed; retrying', { window_start: window.start.toISOString(), attempt, error: (error as Error).message });
@@ -68,14 +59,14 @@ async function markWithRetry(deps: MetricsDeps, window: Window, runId: string, d
 
 /** Claims, aggregates, writes and records one window; null when another run has it. */
 async function emitOne(deps: MetricsDeps, window: Window, runId: string): Promise<{ agg: WindowAggregate; documents: number; marked: boolean } | null> {
-  const agg = await claimWindow(deps.supabase, window, runId, deps.config.metricsWindowLeaseSeconds);
+  const agg = await deps.windows.claimWindow(window, runId, deps.config.metricsWindowLeaseSeconds);
   if (!agg) return null;
   let documents;
   try {
     // Built before anything is written: a refusal here leaves nothing half-emitted.
     documents = buildWindowDocuments(deps.config.metricsNamespace, agg);
   } catch (error) {
-    await releaseWindow(deps.supabase, window, runId).catch(() => undefined);
+    await deps.windows.releaseWindow(window, runId).catch(() => undefined);
     throw error;
   }
   for (const metrics of documents) metrics.publishStoredMetrics();
@@ -89,7 +80,7 @@ async function emitWindows(deps: MetricsDeps, input: MetricsInput, runId: string
   const range = planRange(input, eligibleRange(now, deps.config.metricsLagMinutes));
   const dryRun = input.dryRun === true;
   if (!dryRun) assertEmfEnabled(deps.config.metricsNamespace);
-  const pending = range.to > range.from ? await pendingWindows(deps.supabase, range.from, range.to) : [];
+  const pending = range.to > range.from ? await deps.windows.pendingWindows(range.from, range.to) : [];
   const result = {
     range: { from: range.from.toISOString(), to: range.to.toISOString() },
     windows_pending: pending.length,
@@ -108,7 +99,7 @@ async function emitWindows(deps: MetricsDeps, input: MetricsInput, runId: string
     }
     const window = { start, end: new Date(start.getTime() + HOUR_MS) };
     if (dryRun) {
-      result.windows.push(outcome(await aggregateWindow(deps.supabase, window)));
+      result.windows.push(outcome(await deps.windows.aggregateWindow(window)));
       result.windows_emitted++;
       continue;
     }
@@ -146,7 +137,7 @@ export const metricsAggregateJob: JobDefinition<MetricsInput, MetricsResult, Met
   name: 'metrics-aggregate',
   input: metricsInput,
   // Supabase and EMF on stdout only: no S3 client in this bundle.
-  ports: ({ supabase }: JobClients): MetricsAggregatePorts => ({ supabase }),
+  ports: ({ supabase }: JobClients): MetricsAggregatePorts => ({ windows: new SupabaseWindowStore(supabase) }),
   run: (deps, input, runId) => emitWindows(deps, input, runId),
   recordMetrics(metrics, result) {
     emit(metrics, METRICS.MetricWindowsEmitted, result.windows_emitted);

@@ -1,7 +1,6 @@
-import type { MetricsDeps } from './job';
+import type { MetricsDeps } from './ports';
 import { emit, METRICS } from '../shared/metric-catalog';
 import { createJobMetrics, type JobName } from '../shared/observability';
-import { must } from '../shared/supabase';
 
 /** The jobs whose age the metrics job reports (the ones that run less often than it). */
 export const WATCHED_JOBS = METRICS.SecondsSinceLastSuccess.subjects;
@@ -16,10 +15,10 @@ export const WATCHED_JOBS = METRICS.SecondsSinceLastSuccess.subjects;
  * await emitStaleness(deps, new Date()); // → { 'file-cleanup': '2026-11-29T02:00:31Z', ... }
  */
 export async function emitStaleness(deps: MetricsDeps, now: Date): Promise<Record<string, string | null>> {
-  const last = must<Record<string, string | null>>('export_ops_last_success', await deps.supabase.rpc('export_ops_last_success'));
+  const last = await deps.windows.lastSuccess();
   const out: Record<string, string | null> = {};
   for (const job of WATCHED_JOBS as readonly JobName[]) {
-    const at = last?.[job] ?? null;
+    const at = last[job] ?? null;
     out[job] = at;
     if (at === null) continue;
     const metrics = createJobMetrics(job, deps.config.metricsNamespace);

@@ -1,5 +1,5 @@
 import { createClient } from '@supabase/supabase-js';
-import { aggregateWindow, statsFor } from '../../lambdas/metrics-aggregate/aggregate';
+import { statsFor } from '../../lambdas/metrics-aggregate/aggregate';
 import { recordExportOutcome } from '../../app/record-export-outcome';
 import { signJwt } from '../../local/http/jwt';
 import type { LocalStack } from '../../local/stack';
@@ -8,7 +8,7 @@ import { floorHour, HOUR, metricsDeps } from '../lambdas/metrics-aggregate/suppo
 
 /**
  * The app-side helper: records an outcome through the app's own client (a user's session,
- * under RLS), so the hourly aggregate counts it; logs the seed's `export_metric` line; never throws.
+ * under RLS), so the hourly aggregate counts it; logs the original route's `export_metric` line; never throws.
  */
 describe(`recordExportOutcome (${databaseMode})`, () => {
   let stack: LocalStack;
@@ -51,7 +51,7 @@ describe(`recordExportOutcome (${databaseMode})`, () => {
       { status: 'failed', file_size: null, error_message: 'StorageError: upload failed with 503', finished: true },
     ]);
     const hour = floorHour(Date.now()); // two hours around now: no race with the clock turning an hour
-    const agg = await aggregateWindow((await metricsDeps(stack)).supabase, { start: new Date(hour - HOUR), end: new Date(hour + HOUR) });
+    const agg = await (await metricsDeps(stack)).windows.aggregateWindow({ start: new Date(hour - HOUR), end: new Date(hour + HOUR) });
     expect(statsFor(agg)).toMatchObject({ total: 2, succeeded: 1, failed: 1, file_size_bytes: { max: 264_000 } });
     expect(agg.error_kinds).toEqual({ StorageError: 1 });
 

@@ -1,26 +1,29 @@
 import { aggregateMetrics, checkFailureRate, getExportVolume } from '../../reports/queries';
-import type { MetricsDeps } from '../../lambdas/metrics-aggregate/job';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { createServiceClient } from '../../lambdas/shared/supabase';
 import type { LocalStack } from '../../local/stack';
 import { databaseMode, startTestStack } from '../support/stack';
-import { errorKind, expectedStats, fetchRows, floorHour, HOUR, metricsDeps, rowsInWindow, seedHistory } from '../lambdas/metrics-aggregate/support';
+import { errorKind, expectedStats, fetchRows, floorHour, HOUR, rowsInWindow, seedHistory } from '../lambdas/metrics-aggregate/support';
 
-/** The seed's service functions, answered in SQL, against numbers computed here from the rows. */
+/** The report queries (`export-ops report`), answered in SQL, against numbers computed here from the rows. */
 describe(`metrics service functions (${databaseMode})`, () => {
   let stack: LocalStack;
-  let deps: MetricsDeps;
+  let supabase: SupabaseClient;
+  const logger = new Logger({ serviceName: 'reports-test' });
   const end = floorHour(Date.now()) - 2 * HOUR;
 
   beforeAll(async () => {
     stack = await startTestStack();
-    deps = await metricsDeps(stack);
+    supabase = createServiceClient(stack.supabase.url, stack.serviceRoleKey);
     await seedHistory(stack, end, 1200);
   });
   afterAll(() => stack.stop());
 
-  it('aggregateMetrics returns the seed\'s fields for any range', async () => {
+  it('aggregateMetrics returns the original route\'s fields for any range', async () => {
     const [start, stop] = [end - 7 * HOUR - 30 * 60_000, end - 2 * HOUR];
     const rows = rowsInWindow(await fetchRows(stack), start, stop);
-    const m = await aggregateMetrics(deps.supabase, new Date(start), new Date(stop));
+    const m = await aggregateMetrics(supabase, new Date(start), new Date(stop));
     const all = expectedStats(rows);
     expect(m).toMatchObject({ period: 'hourly', period_start: new Date(start).toISOString(), total_exports: all.total,
       successful_exports: all.succeeded, failed_exports: all.failed });
@@ -45,10 +48,10 @@ describe(`metrics service functions (${databaseMode})`, () => {
     const now = new Date(end - 3 * HOUR);
     const rows = rowsInWindow(await fetchRows(stack), now.getTime() - 90 * 60_000, now.getTime());
     const failed = rows.filter((r) => r.status === 'failed').length;
-    const check = await checkFailureRate(deps.supabase, deps.logger, 90, now);
+    const check = await checkFailureRate(supabase, logger, 90, now);
     expect(check).toEqual({ alert: failed / rows.length > 0.1, failure_rate: failed / rows.length, failed_count: failed,
       total_count: rows.length, threshold: 0.1 });
-    expect(await checkFailureRate(deps.supabase, deps.logger, 60, new Date(end - 20 * HOUR))).toBeNull();
+    expect(await checkFailureRate(supabase, logger, 60, new Date(end - 20 * HOUR))).toBeNull();
   });
 
   it('getExportVolume counts requested exports per hour and per day, oldest first', async () => {
@@ -60,8 +63,8 @@ describe(`metrics service functions (${databaseMode})`, () => {
       for (const d of inRange) map.set(key(d), (map.get(key(d)) ?? 0) + 1);
       return [...map].sort(([a], [b]) => (a < b ? -1 : 1)).map(([period, n]) => ({ period, count: n }));
     };
-    expect(await getExportVolume(deps.supabase, 'hourly', 1, now)).toEqual(count((d) => d.toISOString().slice(0, 13)));
-    expect(await getExportVolume(deps.supabase, 'daily', 1, now)).toEqual(count((d) => d.toISOString().slice(0, 10)));
-    await expect(getExportVolume(deps.supabase, 'daily', 0, now)).rejects.toThrow(/days must be a whole number/);
+    expect(await getExportVolume(supabase, 'hourly', 1, now)).toEqual(count((d) => d.toISOString().slice(0, 13)));
+    expect(await getExportVolume(supabase, 'daily', 1, now)).toEqual(count((d) => d.toISOString().slice(0, 10)));
+    await expect(getExportVolume(supabase, 'daily', 0, now)).rejects.toThrow(/days must be a whole number/);
   });
 });

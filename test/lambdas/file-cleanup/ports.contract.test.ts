@@ -10,8 +10,7 @@ import { SupabaseFileCleanupStore } from '../../../lambdas/file-cleanup/claims';
 import type { DueRule, FileCleanupStore, ObjectRemover } from '../../../lambdas/file-cleanup/ports';
 import { SupabaseObjectRemover } from '../../../lambdas/file-cleanup/storage-remover';
 import { createServiceClient, SupabaseRunLedger } from '../../../lambdas/shared/supabase';
-import type { LocalStack } from '../../../local/stack';
-import { databaseMode, startTestStack } from '../../support/stack';
+import { describeContract, inMemory, onLocalStack } from '../../support/contract';
 import { FAKE_SUPABASE_URL, FakeClock } from '../shared/fakes';
 import { fakeFileCleanupPorts } from './fakes';
 
@@ -50,120 +49,98 @@ interface FileWorld {
   failRemoves(status: number, times: number): Promise<void>;
 }
 
-interface Backend {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  world(): Promise<FileWorld>;
-}
+const fake = inMemory<FileWorld>(() => {
+  const clock = new FakeClock(Date.now());
+  const { files, storage } = fakeFileCleanupPorts(clock);
+  const now = clock.now();
+  return {
+    files, storage, now, origin: FAKE_SUPABASE_URL,
+    newRun: async () => randomUUID(),
+    async addExport(spec) {
+      if (spec.path && spec.upload !== undefined) storage.put(BUCKET, spec.path, spec.upload);
+      const row = files.add({
+        user_id: USER,
+        file_url: spec.fileUrl !== undefined ? spec.fileUrl : `${FAKE_SUPABASE_URL}/storage/v1/object/public/${BUCKET}/${spec.path}`,
+        status: spec.status ?? 'completed',
+        expires_at: spec.expiredHoursAgo === null ? null : now.getTime() - (spec.expiredHoursAgo ?? 24) * HOUR,
+        created_at: now.getTime() - (spec.createdHoursAgo ?? 48) * HOUR,
+      });
+      return { id: row.id, export_id: row.export_id };
+    },
+    async putObject(name, bytes) {
+      storage.put(BUCKET, name, bytes);
+    },
+    async statusOf(id) {
+      return files.rows.get(id)?.status;
+    },
+    async expireLeases() {
+      clock.advance(3_600_000);
+    },
+    async failRemoves(status, times) {
+      for (let i = 0; i < times; i += 1) storage.failures.push({ status, message: 'injected' });
+    },
+  };
+});
 
-const fakeBackend: Backend = {
-  async start() {},
-  async stop() {},
-  async world() {
-    const clock = new FakeClock(Date.now());
-    const { files, storage } = fakeFileCleanupPorts(clock);
-    const now = clock.now();
+const real = onLocalStack<FileWorld>('supabase-js adapters', {
+  async prepare(stack) {
+    await stack.db.query(`insert into auth.users (id) values ($1) on conflict do nothing`, [USER]);
+  },
+  async world(stack) {
+    await stack.db.query('delete from export_ops.file_claims');
+    await stack.db.query('delete from public.export_logs');
+    await stack.db.query('delete from export_ops.exports');
+    const client = createServiceClient(stack.supabase.url, stack.serviceRoleKey);
+    const storageApi = createClient(stack.supabase.url, stack.serviceRoleKey, { auth: { persistSession: false } }).storage.from(BUCKET);
+    const runs = new SupabaseRunLedger(client);
+    // A second behind the database's clock, so a due-ness check at `now` is never ahead of it.
+    const now = new Date(Date.now() - 1000);
+    const upload = async (name: string, bytes: number) => {
+      const { error } = await storageApi.upload(name, Buffer.alloc(bytes, 'x'), { upsert: true });
+      if (error) throw error;
+    };
     return {
-      files, storage, now, origin: FAKE_SUPABASE_URL,
-      newRun: async () => randomUUID(),
+      files: new SupabaseFileCleanupStore(client),
+      storage: new SupabaseObjectRemover(client),
+      now,
+      origin: stack.supabase.url,
+      newRun: () => runs.start({ job: 'file-cleanup', scheduledTime: now, dryRun: false }),
       async addExport(spec) {
-        if (spec.path && spec.upload !== undefined) storage.put(BUCKET, spec.path, spec.upload);
-        const row = files.add({
-          user_id: USER,
-          file_url: spec.fileUrl !== undefined ? spec.fileUrl : `${FAKE_SUPABASE_URL}/storage/v1/object/public/${BUCKET}/${spec.path}`,
-          status: spec.status ?? 'completed',
-          expires_at: spec.expiredHoursAgo === null ? null : now.getTime() - (spec.expiredHoursAgo ?? 24) * HOUR,
-          created_at: now.getTime() - (spec.createdHoursAgo ?? 48) * HOUR,
-        });
-        return { id: row.id, export_id: row.export_id };
+        if (spec.path && spec.upload !== undefined) await upload(spec.path, spec.upload);
+        const at = (h: number) => new Date(now.getTime() - h * HOUR).toISOString();
+        const fileUrl = spec.fileUrl !== undefined ? spec.fileUrl : `${stack.supabase.url}/storage/v1/object/public/${BUCKET}/${spec.path}`;
+        const { rows } = await stack.db.query<{ id: string; export_id: string }>(
+          `insert into public.export_logs (export_id, user_id, "timestamp", format, config, conversation_count, file_size,
+                                           status, file_url, expires_at, created_at, updated_at)
+           values (gen_random_uuid(), $1, $2, 'json', '{}', 3, 100, $3, $4, $5, $2, $2) returning id::text, export_id::text`,
+          [USER, at(spec.createdHoursAgo ?? 48), spec.status ?? 'completed', fileUrl,
+           spec.expiredHoursAgo === null ? null : at(spec.expiredHoursAgo ?? 24)],
+        );
+        return rows[0];
       },
-      async putObject(name, bytes) {
-        storage.put(BUCKET, name, bytes);
-      },
+      putObject: upload,
       async statusOf(id) {
-        return files.rows.get(id)?.status;
+        const { rows } = await stack.db.query<{ status: string }>('select status from public.export_logs where id = $1', [id]);
+        return rows[0]?.status;
       },
       async expireLeases() {
-        clock.advance(3_600_000);
+        await stack.db.query(`update export_ops.file_claims set lease_until = now() - interval '1 second' where lease_until is not null`);
       },
       async failRemoves(status, times) {
-        for (let i = 0; i < times; i += 1) storage.failures.push({ status, message: 'injected' });
+        stack.supabase.faults.clear();
+        stack.supabase.faults.add({ method: 'DELETE', path: `/storage/v1/object/${BUCKET}`, times, fault: { status } });
       },
     };
   },
-};
+});
 
-function realBackend(): Backend {
-  let stack: LocalStack;
-  return {
-    async start() {
-      stack = await startTestStack();
-      await stack.db.query(`insert into auth.users (id) values ($1) on conflict do nothing`, [USER]);
-    },
-    async stop() {
-      await stack?.stop();
-    },
-    async world() {
-      await stack.db.query('delete from export_ops.file_claims');
-      await stack.db.query('delete from public.export_logs');
-      await stack.db.query('delete from export_ops.exports');
-      const client = createServiceClient(stack.supabase.url, stack.serviceRoleKey);
-      const storageApi = createClient(stack.supabase.url, stack.serviceRoleKey, { auth: { persistSession: false } }).storage.from(BUCKET);
-      const runs = new SupabaseRunLedger(client);
-      // A second behind the database's clock, so a due-ness check at `now` is never ahead of it.
-      const now = new Date(Date.now() - 1000);
-      const upload = async (name: string, bytes: number) => {
-        const { error } = await storageApi.upload(name, Buffer.alloc(bytes, 'x'), { upsert: true });
-        if (error) throw error;
-      };
-      return {
-        files: new SupabaseFileCleanupStore(client),
-        storage: new SupabaseObjectRemover(client),
-        now,
-        origin: stack.supabase.url,
-        newRun: () => runs.start({ job: 'file-cleanup', scheduledTime: now, dryRun: false }),
-        async addExport(spec) {
-          if (spec.path && spec.upload !== undefined) await upload(spec.path, spec.upload);
-          const at = (h: number) => new Date(now.getTime() - h * HOUR).toISOString();
-          const fileUrl = spec.fileUrl !== undefined ? spec.fileUrl : `${stack.supabase.url}/storage/v1/object/public/${BUCKET}/${spec.path}`;
-          const { rows } = await stack.db.query<{ id: string; export_id: string }>(
-            `insert into public.export_logs (export_id, user_id, "timestamp", format, config, conversation_count, file_size,
-                                             status, file_url, expires_at, created_at, updated_at)
-             values (gen_random_uuid(), $1, $2, 'json', '{}', 3, 100, $3, $4, $5, $2, $2) returning id::text, export_id::text`,
-            [USER, at(spec.createdHoursAgo ?? 48), spec.status ?? 'completed', fileUrl,
-             spec.expiredHoursAgo === null ? null : at(spec.expiredHoursAgo ?? 24)],
-          );
-          return rows[0];
-        },
-        putObject: upload,
-        async statusOf(id) {
-          const { rows } = await stack.db.query<{ status: string }>('select status from public.export_logs where id = $1', [id]);
-          return rows[0]?.status;
-        },
-        async expireLeases() {
-          await stack.db.query(`update export_ops.file_claims set lease_until = now() - interval '1 second' where lease_until is not null`);
-        },
-        async failRemoves(status, times) {
-          stack.supabase.faults.clear();
-          stack.supabase.faults.add({ method: 'DELETE', path: `/storage/v1/object/${BUCKET}`, times, fault: { status } });
-        },
-      };
-    },
-  };
-}
-
-describe.each([
-  ['in-memory fakes', fakeBackend],
-  [`supabase-js adapters on the local stack (${databaseMode})`, realBackend()],
-])('file-cleanup ports contract: %s', (_name, backend) => {
-  beforeAll(() => backend.start());
-  afterAll(() => backend.stop());
+describeContract('file-cleanup ports contract', [fake, real], (world) => {
   const ruleOf = (w: FileWorld): DueRule => ({ now: w.now, graceHours: 1, retentionHours: 24 });
   const sorted = (xs: string[]) => [...xs].sort();
   const path = () => `${USER}/${randomUUID()}.json`;
 
   test('claim takes the due completed rows only, each once, with what the logic reads of them', async () => {
-    const w = await backend.world();
+    const w = await world();
     const p = path();
     const expired = await w.addExport({ path: p });
     const oldNoExpiry = await w.addExport({ path: path(), expiredHoursAgo: null, createdHoursAgo: 30 });
@@ -182,7 +159,7 @@ describe.each([
   });
 
   test('a leased row is not claimed by another run until the lease is given back or runs out; the limit holds', async () => {
-    const w = await backend.world();
+    const w = await world();
     const a = await w.addExport({ path: path() });
     const b = await w.addExport({ path: path() });
     const c = await w.addExport({ path: path() });
@@ -200,7 +177,7 @@ describe.each([
   });
 
   test('markExpired changes completed rows only, once; a marked row is never claimed again', async () => {
-    const w = await backend.world();
+    const w = await world();
     const a = await w.addExport({ path: path() });
     const failed = await w.addExport({ path: path(), status: 'failed' });
     const run = await w.newRun();
@@ -214,7 +191,7 @@ describe.each([
   });
 
   test('recordFailures counts attempts across claims; report lists rows at the limit with their last error', async () => {
-    const w = await backend.world();
+    const w = await world();
     const a = await w.addExport({ path: path() });
     for (let attempt = 1; attempt <= 2; attempt += 1) {
       const run = await w.newRun();
@@ -228,7 +205,7 @@ describe.each([
   });
 
   test('a flagged row is out of every later claim and preview, and counted in the report', async () => {
-    const w = await backend.world();
+    const w = await world();
     const a = await w.addExport({ path: path() });
     const run = await w.newRun();
     await w.files.claim(run, ruleOf(w), 10, 60);
@@ -241,7 +218,7 @@ describe.each([
   });
 
   test('preview pages through the due rows in due order with its cursor, and claims nothing', async () => {
-    const w = await backend.world();
+    const w = await world();
     const rows = [await w.addExport({ path: path(), expiredHoursAgo: 30 }), await w.addExport({ path: path(), expiredHoursAgo: 20 }),
       await w.addExport({ path: path(), expiredHoursAgo: 10 })];
     const seen: string[] = [];
@@ -258,7 +235,7 @@ describe.each([
   });
 
   test('remove deletes what is stored and reports it with its bytes; an absent name is skipped silently; stillStored agrees', async () => {
-    const w = await backend.world();
+    const w = await world();
     const [a, b, missing] = [path(), path(), path()];
     await w.putObject(a, 11);
     await w.putObject(b, 7);
@@ -271,7 +248,7 @@ describe.each([
   });
 
   test('a transient failure (503) is retried and the removal goes through; a refusal (403) deletes nothing and is not transient', async () => {
-    const w = await backend.world();
+    const w = await world();
     const [a, b] = [path(), path()];
     await w.putObject(a, 3);
     await w.putObject(b, 4);
@@ -283,7 +260,7 @@ describe.each([
   });
 
   test('findOrphans lists, by name and page, old objects that no live row needs', async () => {
-    const w = await backend.world();
+    const w = await world();
     const prefix = `orphans-${randomUUID()}`;
     const [o1, o2, live] = [`${prefix}/a.json`, `${prefix}/b.json`, `${prefix}/live.json`];
     for (const name of [o1, o2, live]) await w.putObject(name, 5);

@@ -21,7 +21,7 @@ describe(`log cleanup dry run and stats on ${databaseMode}`, () => {
     (await createS3Client(stack.env).send(new ListObjectsV2Command({ Bucket: stack.env.ARCHIVE_BUCKET }))).KeyCount ?? 0;
   const parts = async () => (await stack.db.query('select 1 from export_ops.archive_parts')).rows.length;
 
-  test('statsOnly reports the seed\'s fields from the rows themselves and changes nothing', async () => {
+  test('statsOnly reports the original route\'s fields from the rows themselves and changes nothing', async () => {
     const before = await snapshot(stack);
     const eligible = await eligibleIds(stack);
     const { rows: [expected] } = await stack.db.query<{ mb: string; oldest: Date; stale: number; waiting: number }>(
@@ -41,7 +41,7 @@ describe(`log cleanup dry run and stats on ${databaseMode}`, () => {
     });
     expect(new Date(result.stats!.cutoff_date).getTime()).toBe(CUTOFF.getTime());
     expect(result.stats!.total_size_estimate_mb).toBe(Number(expected.mb));
-    // Measured, not the seed's 1 KB a row.
+    // Measured, not the original route's guess of 1 KB a row.
     expect(result.stats!.total_size_estimate_mb).not.toBe(Number((eligible.length / 1024).toFixed(3)));
     expect(result).toMatchObject({ deleted_count: 0, archived_count: 0, skipped: expected.stale + expected.waiting });
     expect(await snapshot(stack)).toEqual(before);

@@ -11,8 +11,7 @@ import type { ArchivePart, ArchiveStore, LogStore, PartManifest, RunParts } from
 import { S3ArchiveStore } from '../../../lambdas/log-cleanup/s3-archive';
 import { createS3Client } from '../../../lambdas/shared/s3';
 import { createServiceClient, SupabaseRunLedger } from '../../../lambdas/shared/supabase';
-import type { LocalStack } from '../../../local/stack';
-import { databaseMode, startTestStack } from '../../support/stack';
+import { describeContract, inMemory, onLocalStack } from '../../support/contract';
 import { FakeClock } from '../shared/fakes';
 import { FakeArchiveStore, FakeLogStore } from './fakes';
 
@@ -42,83 +41,66 @@ interface LogWorld {
   exists(id: string): Promise<boolean>;
 }
 
-interface Backend {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  world(): Promise<LogWorld>;
-}
+const fake = inMemory<LogWorld>(() => {
+  const clock = new FakeClock(Date.now());
+  const logs = new FakeLogStore(clock);
+  const cutoff = new Date(clock.nowMs() - 30 * DAY);
+  return {
+    logs, archive: new FakeArchiveStore(), bucket: 'archive', cutoff,
+    newRun: async () => randomUUID(),
+    async addLog(spec) {
+      return logs.add({ status: spec.status ?? 'failed', user_id: spec.user ?? USER, created_at: spec.createdAt.toISOString() }).id;
+    },
+    async changeLog(id) {
+      (logs.rows.get(id) as { error_message: string | null }).error_message = `changed ${randomUUID()}`;
+    },
+    async deleteLog(id) {
+      logs.rows.delete(id);
+    },
+    async exists(id) {
+      return logs.rows.has(id);
+    },
+  };
+});
 
-const fakeBackend: Backend = {
-  async start() {},
-  async stop() {},
-  async world() {
-    const clock = new FakeClock(Date.now());
-    const logs = new FakeLogStore(clock);
-    const cutoff = new Date(clock.nowMs() - 30 * DAY);
+const real = onLocalStack<LogWorld>('supabase-js and S3 adapters', {
+  async prepare(stack) {
+    await stack.db.query(`insert into auth.users (id) values ($1), ($2) on conflict do nothing`, [USER, OTHER]);
+  },
+  async world(stack) {
+    await stack.db.query('delete from export_ops.archive_parts');
+    await stack.db.query('delete from public.export_logs');
+    await stack.db.query('delete from export_ops.exports');
+    const client = createServiceClient(stack.supabase.url, stack.serviceRoleKey);
+    const runs = new SupabaseRunLedger(client);
+    const cutoff = new Date(Date.now() - 30 * DAY);
     return {
-      logs, archive: new FakeArchiveStore(), bucket: 'archive', cutoff,
-      newRun: async () => randomUUID(),
+      logs: new SupabaseLogStore(client),
+      archive: new S3ArchiveStore(createS3Client(stack.env)),
+      bucket: stack.env.ARCHIVE_BUCKET,
+      cutoff,
+      newRun: () => runs.start({ job: 'log-cleanup', scheduledTime: new Date(), dryRun: false }),
       async addLog(spec) {
-        return logs.add({ status: spec.status ?? 'failed', user_id: spec.user ?? USER, created_at: spec.createdAt.toISOString() }).id;
+        const at = spec.createdAt.toISOString();
+        const { rows } = await stack.db.query<{ id: string }>(
+          `insert into public.export_logs (export_id, user_id, "timestamp", format, config, conversation_count, status, error_message, created_at, updated_at)
+           values (gen_random_uuid(), $1, $2, 'json', '{}', 1, $3, null, $2, $2) returning id::text`,
+          [spec.user ?? USER, at, spec.status ?? 'failed'],
+        );
+        return rows[0].id;
       },
       async changeLog(id) {
-        (logs.rows.get(id) as { error_message: string | null }).error_message = `changed ${randomUUID()}`;
+        await stack.db.query('update public.export_logs set error_message = $2 where id = $1', [id, `changed ${randomUUID()}`]);
       },
       async deleteLog(id) {
-        logs.rows.delete(id);
+        await stack.db.query('delete from public.export_logs where id = $1', [id]);
       },
       async exists(id) {
-        return logs.rows.has(id);
+        return (await stack.db.query('select 1 from public.export_logs where id = $1', [id])).rows.length > 0;
       },
     };
   },
-};
-
-function realBackend(): Backend {
-  let stack: LocalStack;
-  return {
-    async start() {
-      stack = await startTestStack();
-      await stack.db.query(`insert into auth.users (id) values ($1), ($2) on conflict do nothing`, [USER, OTHER]);
-    },
-    async stop() {
-      await stack?.stop();
-    },
-    async world() {
-      await stack.db.query('delete from export_ops.archive_parts');
-      await stack.db.query('delete from public.export_logs');
-      await stack.db.query('delete from export_ops.exports');
-      const client = createServiceClient(stack.supabase.url, stack.serviceRoleKey);
-      const runs = new SupabaseRunLedger(client);
-      const cutoff = new Date(Date.now() - 30 * DAY);
-      return {
-        logs: new SupabaseLogStore(client),
-        archive: new S3ArchiveStore(createS3Client(stack.env)),
-        bucket: stack.env.ARCHIVE_BUCKET,
-        cutoff,
-        newRun: () => runs.start({ job: 'log-cleanup', scheduledTime: new Date(), dryRun: false }),
-        async addLog(spec) {
-          const at = spec.createdAt.toISOString();
-          const { rows } = await stack.db.query<{ id: string }>(
-            `insert into public.export_logs (export_id, user_id, "timestamp", format, config, conversation_count, status, error_message, created_at, updated_at)
-             values (gen_random_uuid(), $1, $2, 'json', '{}', 1, $3, null, $2, $2) returning id::text`,
-            [spec.user ?? USER, at, spec.status ?? 'failed'],
-          );
-          return rows[0].id;
-        },
-        async changeLog(id) {
-          await stack.db.query('update public.export_logs set error_message = $2 where id = $1', [id, `changed ${randomUUID()}`]);
-        },
-        async deleteLog(id) {
-          await stack.db.query('delete from public.export_logs where id = $1', [id]);
-        },
-        async exists(id) {
-          return (await stack.db.query('select 1 from public.export_logs where id = $1', [id])).rows.length > 0;
-        },
-      };
-    },
-  };
-}
+});
 
 /** A part's rows as the pages give them: ids in order, page sizes, the NDJSON and its checksum. */
 async function readPart(parts: RunParts, part: ArchivePart, pageRows: number) {
@@ -148,12 +130,7 @@ function manifestOf(part: ArchivePart, bucket: string, read: { ids: string[]; nd
 
 const byAge = (w: LogWorld) => ({ cutoff: w.cutoff, userId: null, prefix: PREFIX });
 
-describe.each([
-  ['in-memory fakes', fakeBackend],
-  [`supabase-js and S3 adapters on the local stack (${databaseMode})`, realBackend()],
-])('log-cleanup ports contract: %s', (_name, backend) => {
-  beforeAll(() => backend.start());
-  afterAll(() => backend.stop());
+describeContract('log-cleanup ports contract', [fake, real], (world) => {
 
   /** The 10th of the month `back` months before the cutoff's, noon UTC, plus `minutes`. */
   const inMonth = (w: LogWorld, back: number, minutes = 0) =>
@@ -174,7 +151,7 @@ describe.each([
   }
 
   test('claim plans parts of at most partRows eligible rows of one month, in key order; rows() pages through exactly them', async () => {
-    const w = await backend.world();
+    const w = await world();
     const { first, second } = await seed(w);
     const parts = w.logs.forRun(await w.newRun(), 300);
     const seen: string[][] = [];
@@ -203,7 +180,7 @@ describe.each([
   });
 
   test('a part another run holds is busy; given back, it is resumed by the next run, and its first run may no longer touch it', async () => {
-    const w = await backend.world();
+    const w = await world();
     await seed(w);
     const a = w.logs.forRun(await w.newRun(), 300);
     const b = w.logs.forRun(await w.newRun(), 300);
@@ -219,7 +196,7 @@ describe.each([
   });
 
   test('a verified part\'s rows are deleted only as archived: exactly them, once', async () => {
-    const w = await backend.world();
+    const w = await world();
     const { second, first } = await seed(w);
     const parts = w.logs.forRun(await w.newRun(), 300);
     const claim = await parts.claim({ ...byAge(w), partRows: 10, after: null });
@@ -241,7 +218,7 @@ describe.each([
   });
 
   test('a row changed after the read makes the delete stale: nothing deleted, the part pending until written again', async () => {
-    const w = await backend.world();
+    const w = await world();
     const { second } = await seed(w);
     const parts = w.logs.forRun(await w.newRun(), 300);
     const claim = await parts.claim({ ...byAge(w), partRows: 10, after: null });
@@ -261,7 +238,7 @@ describe.each([
   });
 
   test('reading a verified part from its start makes it pending again', async () => {
-    const w = await backend.world();
+    const w = await world();
     await seed(w);
     const parts = w.logs.forRun(await w.newRun(), 300);
     const claim = await parts.claim({ ...byAge(w), partRows: 10, after: null });
@@ -272,7 +249,7 @@ describe.each([
   });
 
   test('drop refuses while the part holds rows, and forgets it once they are gone', async () => {
-    const w = await backend.world();
+    const w = await world();
     const { second } = await seed(w);
     const parts = w.logs.forRun(await w.newRun(), 300);
     const claim = await parts.claim({ ...byAge(w), partRows: 10, after: null });
@@ -285,7 +262,7 @@ describe.each([
   });
 
   test('stats count without changing anything; deleteUnarchived deletes eligible rows only, up to its limit', async () => {
-    const w = await backend.world();
+    const w = await world();
     const { first, second } = await seed(w);
     const scope = { cutoff: w.cutoff, userId: null };
     expect(await w.logs.stats(scope, true)).toMatchObject({ eligible_for_cleanup: 8, stale_count: 1, waiting_for_file_count: 0, open_parts: 0 });
@@ -298,7 +275,7 @@ describe.each([
   });
 
   test('a user\'s scope is that user\'s rows of any age, except queued and processing ones', async () => {
-    const w = await backend.world();
+    const w = await world();
     await seed(w);
     // Parts never cross a month: a recent month, with rows after the cutoff.
     const recent = (minutes: number) => new Date(w.cutoff.getTime() + 2 * DAY + minutes * 60_000);
@@ -312,7 +289,7 @@ describe.each([
   });
 
   test('restoreRows puts a deleted part\'s rows back once; a dry run inserts nothing; rows outside the part are refused', async () => {
-    const w = await backend.world();
+    const w = await world();
     const { second } = await seed(w);
     const parts = w.logs.forRun(await w.newRun(), 300);
     const claim = await parts.claim({ ...byAge(w), partRows: 10, after: null });
@@ -342,7 +319,7 @@ describe.each([
     };
 
     test('an uploaded stream is stored as sent: head gives its size and the ETag the upload returned, get its bytes', async () => {
-      const w = await backend.world();
+      const w = await world();
       const key = `contract/${randomUUID()}.bin`;
       const bytes = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
       const { etag } = await w.archive.upload(w.bucket, key, Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), 'application/gzip');
@@ -352,7 +329,7 @@ describe.each([
     });
 
     test('put stores a small object; head of a missing key is null', async () => {
-      const w = await backend.world();
+      const w = await world();
       const key = `contract/${randomUUID()}.json`;
       await w.archive.put(w.bucket, key, '{"a":1}', 'application/json');
       expect(await w.archive.head(w.bucket, key)).toMatchObject({ bytes: 7 });
@@ -361,7 +338,7 @@ describe.each([
     });
 
     test('a body that fails abandons the upload: it rejects and nothing is stored', async () => {
-      const w = await backend.world();
+      const w = await world();
       const key = `contract/${randomUUID()}.bin`;
       const body = new PassThrough();
       const uploaded = w.archive.upload(w.bucket, key, body, 'application/gzip');

@@ -1,6 +1,7 @@
 import { createClient } from '@supabase/supabase-js';
-import { aggregateWindow, statsFor, type OutcomeStats } from '../../../lambdas/metrics-aggregate/aggregate';
-import type { MetricsDeps } from '../../../lambdas/metrics-aggregate/job';
+import { statsFor } from '../../../lambdas/metrics-aggregate/aggregate';
+import type { OutcomeStats } from '../../../lambdas/metrics-aggregate/ports';
+import type { MetricsDeps } from '../../../lambdas/metrics-aggregate/ports';
 import { COUNT_RANGES, EXPORT_FORMATS } from '../../../lambdas/shared/export-logs';
 import type { LocalStack } from '../../../local/stack';
 import { databaseMode, startTestStack } from '../../support/stack';
@@ -41,7 +42,7 @@ describe(`metrics aggregation in SQL (${databaseMode})`, () => {
     for (let start = end - 12 * HOUR; start < end + HOUR; start += HOUR) {
       const inWindow = rowsInWindow(rows, start, start + HOUR);
       checkedRows += inWindow.length;
-      const agg = await aggregateWindow(deps.supabase, { start: new Date(start), end: new Date(start + HOUR) }, 5);
+      const agg = await deps.windows.aggregateWindow({ start: new Date(start), end: new Date(start + HOUR) }, 5);
 
       expectStats(statsFor(agg), expectedStats(inWindow));
       for (const format of EXPORT_FORMATS) {
@@ -79,7 +80,7 @@ describe(`metrics aggregation in SQL (${databaseMode})`, () => {
   it('counts an expired row in the hour it finished, and rows without an outcome nowhere', async () => {
     const start = end - 3 * HOUR;
     const window = { start: new Date(start), end: new Date(start + HOUR) };
-    const before = statsFor(await aggregateWindow(deps.supabase, window));
+    const before = statsFor(await deps.windows.aggregateWindow(window));
     // A completed row expiring now keeps its finish hour and its success.
     const { rows: [row] } = await stack.db.query<{ id: string }>(
       `update public.export_logs set status = 'expired'
@@ -90,14 +91,14 @@ describe(`metrics aggregation in SQL (${databaseMode})`, () => {
     expect(row).toBeDefined();
     // Summation order may differ between plans: compare to 6 decimals.
     const rounded = (stats: OutcomeStats) => JSON.parse(JSON.stringify(stats, (_k, v) => (typeof v === 'number' ? Number(v.toFixed(6)) : v)));
-    expect(rounded(statsFor(await aggregateWindow(deps.supabase, window)))).toEqual(rounded(before));
+    expect(rounded(statsFor(await deps.windows.aggregateWindow(window)))).toEqual(rounded(before));
     // A row still processing, requested in that hour, has no outcome: not counted.
     await stack.db.query(
       `insert into public.export_logs (export_id, user_id, "timestamp", format, config, conversation_count, status, created_at, updated_at)
        select gen_random_uuid(), user_id, $1, 'csv', '{}', 5, 'processing', $1, $1 from public.export_logs limit 1`,
       [new Date(start + 60_000).toISOString()],
     );
-    expect(statsFor(await aggregateWindow(deps.supabase, window)).total).toBe(before.total);
+    expect(statsFor(await deps.windows.aggregateWindow(window)).total).toBe(before.total);
   });
 
   it('keeps the answer bounded: at most 20 error kinds, the rest summed', async () => {
@@ -113,7 +114,7 @@ describe(`metrics aggregation in SQL (${databaseMode})`, () => {
     await stack.db.query(
       `update export_ops.exports x set finished_at = e.updated_at from public.export_logs e
         where e.id = x.id and e.error_message like 'Kind%: detail'`);
-    const agg = await aggregateWindow(deps.supabase, { start: new Date(start), end: new Date(start + HOUR) });
+    const agg = await deps.windows.aggregateWindow({ start: new Date(start), end: new Date(start + HOUR) });
     expect(Object.keys(agg.error_kinds)).toHaveLength(20);
     // Kinds 6..25 have the most copies; kinds 1..5 (1+2+3+4+5 failures) are summed.
     expect(agg.error_kinds.Kind25).toBe(25);

@@ -1,4 +1,4 @@
-import type { MetricsDeps } from '../../../lambdas/metrics-aggregate/job';
+import type { MetricsDeps } from '../../../lambdas/metrics-aggregate/ports';
 import type { LocalStack } from '../../../local/stack';
 import { jobDepsFor } from '../../support/jobs';
 import type { EmfDocument } from '../../support/output';

@@ -4,8 +4,7 @@
  */
 import { createServiceClient, SupabaseRunLedger } from '../../../lambdas/shared/supabase';
 import type { RunLedger } from '../../../lambdas/shared/ports';
-import type { LocalStack } from '../../../local/stack';
-import { databaseMode, startTestStack } from '../../support/stack';
+import { describeContract, inMemory, onLocalStack } from '../../support/contract';
 import { FakeRunLedger } from './fakes';
 
 interface LedgerWorld {
@@ -14,59 +13,34 @@ interface LedgerWorld {
   recorded(id: string): Promise<{ status: string; dry_run: boolean; result: unknown; error: string | null }>;
 }
 
-interface Backend {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  world(): Promise<LedgerWorld>;
-}
+const fake = inMemory<LedgerWorld>(() => {
+  const runs = new FakeRunLedger();
+  return {
+    runs,
+    async recorded(id) {
+      const run = runs.runs.find((r) => r.id === id);
+      if (!run) throw new Error(`no run ${id}`);
+      return { status: run.status, dry_run: run.dryRun, result: run.result ?? null, error: run.error ?? null };
+    },
+  };
+}, 'in-memory fake');
 
-const fakeBackend: Backend = {
-  async start() {},
-  async stop() {},
-  async world() {
-    const runs = new FakeRunLedger();
+const real = onLocalStack<LedgerWorld>('supabase-js adapter', {
+  async world(stack) {
     return {
-      runs,
+      runs: new SupabaseRunLedger(createServiceClient(stack.supabase.url, stack.serviceRoleKey)),
       async recorded(id) {
-        const run = runs.runs.find((r) => r.id === id);
-        if (!run) throw new Error(`no run ${id}`);
-        return { status: run.status, dry_run: run.dryRun, result: run.result ?? null, error: run.error ?? null };
+        const { rows } = await stack.db.query<{ status: string; dry_run: boolean; result: unknown; error: string | null }>(
+          'select status, dry_run, result, error from export_ops.runs where id = $1', [id]);
+        return rows[0];
       },
     };
   },
-};
+});
 
-function realBackend(): Backend {
-  let stack: LocalStack;
-  return {
-    async start() {
-      stack = await startTestStack();
-    },
-    async stop() {
-      await stack?.stop();
-    },
-    async world() {
-      return {
-        runs: new SupabaseRunLedger(createServiceClient(stack.supabase.url, stack.serviceRoleKey)),
-        async recorded(id) {
-          const { rows } = await stack.db.query<{ status: string; dry_run: boolean; result: unknown; error: string | null }>(
-            'select status, dry_run, result, error from export_ops.runs where id = $1', [id]);
-          return rows[0];
-        },
-      };
-    },
-  };
-}
-
-describe.each([
-  ['in-memory fake', fakeBackend],
-  [`supabase-js adapter on the local stack (${databaseMode})`, realBackend()],
-])('run ledger contract: %s', (_name, backend) => {
-  beforeAll(() => backend.start());
-  afterAll(() => backend.stop());
-
+describeContract('run ledger contract', [fake, real], (world) => {
   test('a started run is running until finished with its result, or failed with its error', async () => {
-    const w = await backend.world();
+    const w = await world();
     const scheduledTime = new Date(Date.now() - 60_000);
     const ok = await w.runs.start({ job: 'file-cleanup', scheduledTime, dryRun: true });
     const bad = await w.runs.start({ job: 'log-cleanup', scheduledTime, dryRun: false });
@@ -80,7 +54,7 @@ describe.each([
   });
 
   test('on an empty table the backfill is done at once', async () => {
-    const w = await backend.world();
+    const w = await world();
     expect(await w.runs.backfillStep(100)).toMatchObject({ done: true, rows: 0 });
   });
 });
