@@ -16,11 +16,13 @@ import { FakeWindowStore } from './fakes';
 const USER = '00000000-0000-0000-0000-0000000000a1';
 
 function world(remainingMs?: () => number) {
-  const clock = new FakeClock(Math.floor(Date.now() / HOUR_MS) * HOUR_MS + 20 * 60_000);
+  // The job's "now" may not be ahead of the machine's clock (MAX_CLOCK_SKEW_MS).
+  const clock = new FakeClock(Date.now());
+  const hour = Math.floor(clock.nowMs() / HOUR_MS) * HOUR_MS;
   const windows = new FakeWindowStore(clock);
   const deps = { ...fakeJobDeps({}, { clock, remainingMs }), windows };
   /** Three closed hours, 5 to 2 hours back. */
-  const range = { from: new Date(clock.nowMs() - 20 * 60_000 - 5 * HOUR_MS), to: new Date(clock.nowMs() - 20 * 60_000 - 2 * HOUR_MS) };
+  const range = { from: new Date(hour - 5 * HOUR_MS), to: new Date(hour - 2 * HOUR_MS) };
   const input = { scheduledTime: clock.now().toISOString(), from: range.from.toISOString(), to: range.to.toISOString() };
   const run = async (extra: { dryRun?: boolean } = {}) => {
     const out = captureStdout();
