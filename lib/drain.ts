@@ -153,7 +153,7 @@ export class DrainStateMachine extends Construct {
     const logOptions: sfn.LogOptions = { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true };
 
     this.drain = new sfn.StateMachine(this, 'Drain', {
-      definitionBody: sfn.DefinitionBody.fromChainable(this.drainDefinition(props.function)),
+      definitionBody: sfn.DefinitionBody.fromChainable(this.drainDefinition(props.function, functionTimeout)),
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: `export-ops: invokes ${props.jobName} until it answers more=false (${this.workers} worker(s), caps ${this.maxIterations} invocations / ${this.maxDuration.toHumanString()} each)`,
       // The backstop: the time cap stops new invocations; this ends an execution whose last
@@ -179,7 +179,7 @@ export class DrainStateMachine extends Construct {
   }
 
   /** The drain: PlanWorkers -> Map(workers) of the loop, or the loop alone for one worker. */
-  private drainDefinition(fn: lambda.IFunction): sfn.IChainable {
+  private drainDefinition(fn: lambda.IFunction, functionTimeout: Duration): sfn.IChainable {
     const S = DRAIN_STATES;
     const startWorker = new sfn.Pass(this, S.startWorker, {
       parameters: { 'scheduledTime.$': '$.scheduledTime', iteration: 0, elapsedMs: 0 },
@@ -191,6 +191,8 @@ export class DrainStateMachine extends Construct {
       retryOnServiceExceptions: false,
       resultSelector: { 'more.$': '$.Payload.more', 'durationMs.$': '$.Payload.duration_ms' },
       resultPath: '$.last',
+      // Without it a Task waits as long as the execution may; an invocation cannot outlive its timeout.
+      taskTimeout: sfn.Timeout.duration(functionTimeout.plus(Duration.minutes(1))),
     });
     runJob.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
     // A crashed invocation's claims return after their lease; the rerun takes the rest meanwhile.
