@@ -12,13 +12,15 @@ const BENCHES: Record<string, () => Promise<{ bench(options: BenchOptions): Prom
   'metrics-aggregate': () => import('./metrics'),
   bundles: () => import('./bundles'),
   migration: () => import('./migration'),
+  drain: () => import('./drain'),
 };
 
-const USAGE = `usage: export-ops bench [file-cleanup|log-cleanup|metrics-aggregate|migration|bundles ...] [--quick] [--database-url URL]
+const USAGE = `usage: export-ops bench [file-cleanup|log-cleanup|metrics-aggregate|migration|bundles|drain ...] [--quick] [--database-url URL]
 
 Speed and memory figures of each job on the local stack, printed, never asserted. Needs a
 PostgreSQL server for the large runs (--database-url, else DATABASE_URL, else
 postgres://postgres@127.0.0.1:5432/postgres); bundles needs none. --quick uses small sizes.
+drain: a file backlog drained by the file cleanup's state machine with 1, 2 and 4 workers.
 
 examples:
   npm run bench -- --quick

@@ -10,7 +10,7 @@ import { ArchiveTable } from './archive-table';
 import { ExportOpsConfig, ExportOpsSettings, resolveConfig } from './config';
 import { METRICS } from '../lambdas/shared/metric-catalog';
 import { Monitoring } from './monitoring';
-import { logicalIdOf, pascal, ScheduledJob } from './scheduled-job';
+import { type DrainOptions, logicalIdOf, pascal, ScheduledJob } from './scheduled-job';
 
 export interface ExportOpsStackProps extends StackProps, ExportOpsSettings {
   /**
@@ -52,8 +52,9 @@ export class ExportOpsStack extends Stack {
 
     // Each function's environment is derived from the settings table: the settings its job uses.
     const settings = { ...config, serviceRoleKeySecretId: secretId, archiveBucket: this.archive.bucket.bucketName };
-    const job = (name: string, cron: string, sizing: { memorySize: number; timeout: Duration }, description: string) =>
+    const job = (name: string, cron: string, sizing: { memorySize: number; timeout: Duration }, description: string, drain?: DrainOptions) =>
       new ScheduledJob(this, pascal(name), {
+        drain,
         jobName: name,
         entry: path.join(handlersDir, name, 'handler.ts'),
         schedule: scheduler.ScheduleExpression.expression(`cron(${cron})`, timeZone),
@@ -68,14 +69,26 @@ export class ExportOpsStack extends Stack {
     // Sizing. Every function needs little memory; memory is bought for CPU where CPU is the limit.
     // file-cleanup: I/O bound (Storage API deletes in 1000-name batches, ~0.3-0.5 s each);
     //   512 MB is ample, 15 min lets a large backlog drain in one run (claims let it resume).
+    // The cleanups drain their backlog in one tick (lib/drain.ts): the schedule starts a state
+    // machine that invokes the job again while it answers `more: true`, within the caps.
+    const caps = { maxIterations: config.drainMaxIterations, maxDuration: Duration.minutes(Math.round(config.drainMaxHours * 60)) };
     this.fileCleanup = job('file-cleanup', config.fileCleanupCron, { memorySize: 512, timeout: Duration.minutes(15) },
-      'Deletes expired export files from Supabase Storage');
+      'Deletes expired export files from Supabase Storage',
+      // Side by side: the claims (SKIP LOCKED, leased) hand each worker its own rows, and the job
+      // is latency bound (a 1000-name remove() takes 1.2-4.5 s).
+      { ...caps, workers: config.fileCleanupWorkers });
     // log-cleanup: streams up to ~1M rows through JSON + gzip (single-threaded CPU) into a
     //   multipart upload; 1769 MB is one full vCPU, more would not help. Monthly, so cents.
     this.logCleanup = job('log-cleanup', config.logCleanupCron, { memorySize: 1769, timeout: Duration.minutes(15) },
-      'Archives old export_logs rows to S3 and deletes them');
+      'Archives old export_logs rows to S3 and deletes them',
+      // One worker: it is CPU bound (gzip), and its parts are taken in key order.
+      { ...caps, workers: 1 });
     // metrics-aggregate: one SQL round trip per hourly window; a 14-day backfill is 336 trips,
     //   a few minutes. 10 min stays well inside the hourly interval.
+    //   Invoked directly, not drained: its work is bounded (at most 14 days of hourly windows:
+    //   CloudWatch drops older EMF), one run does it, and a window a run leaves (`more: true`)
+    //   is still pending for the next hourly run; a drain would add a state machine execution
+    //   every hour for nothing.
     this.metricsAggregate = job('metrics-aggregate', config.metricsCron, { memorySize: 256, timeout: Duration.minutes(10) },
       'Aggregates export_logs into hourly CloudWatch metrics');
 

@@ -6,12 +6,13 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
 import type { CatalogMetric } from '../lambdas/shared/metric-catalog';
 import type { SettingsTable } from '../lambdas/shared/setting-kinds';
 import { SETTINGS } from '../lambdas/shared/settings';
+import { DrainStateMachine, type DrainStateMachineProps } from './drain';
 import { jobEnvironment } from './job-environment';
 import { jobMetric } from './monitoring/metrics';
 
@@ -107,7 +108,17 @@ export interface ScheduledJobProps {
    * @default true
    */
   readonly enabled?: boolean;
+  /**
+   * Drain each tick's backlog: the schedule starts a tick state machine that starts one drain
+   * execution per scheduled time, which invokes the function until it answers `more: false`
+   * (see `DrainStateMachine`). Without it the schedule invokes the function once, asynchronously.
+   * @default - no drain: one direct invocation per tick
+   */
+  readonly drain?: DrainOptions;
 }
+
+/** How a `ScheduledJob` drains (the rest of `DrainStateMachineProps` comes from the job). */
+export type DrainOptions = Pick<DrainStateMachineProps, 'workers' | 'maxIterations' | 'maxDuration'>;
 
 /**
  * One scheduled job: a Node.js 24 ARM64 function with its own log group, an EventBridge
@@ -126,6 +137,8 @@ export class ScheduledJob extends Construct {
   public readonly deadLetterQueue: sqs.IQueue;
   /** Invocations the function failed after Lambda's own retries (with the error). */
   public readonly failureQueue: sqs.IQueue;
+  /** The drain and tick state machines, when the job drains (`drain` prop). */
+  public readonly drain?: DrainStateMachine;
   private readonly metricsNamespace: string;
 
   constructor(scope: Construct, id: string, props: ScheduledJobProps) {
@@ -204,18 +217,31 @@ export class ScheduledJob extends Construct {
       description: `export-ops ${props.jobName} schedule target`,
     });
 
+    const targetProps = {
+      role: scheduleRole,
+      input: scheduler.ScheduleTargetInput.fromObject({ scheduledTime: scheduler.ContextAttribute.scheduledTime }),
+      retryAttempts: props.scheduleRetryAttempts ?? 3,
+      maxEventAge: props.scheduleMaxEventAge ?? Duration.hours(1),
+      deadLetterQueue: this.deadLetterQueue,
+    };
+    if (props.drain) {
+      this.drain = new DrainStateMachine(this, 'Drain', {
+        ...props.drain,
+        jobName: props.jobName,
+        function: fn,
+        functionTimeout: this.timeout,
+        metricsNamespace: this.metricsNamespace,
+        logRetention: props.logRetention,
+      });
+    }
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       schedule: props.schedule,
       scheduleGroup: props.scheduleGroup,
       description: props.description ?? props.jobName,
       enabled: props.enabled ?? true,
-      target: new LambdaInvoke(fn, {
-        role: scheduleRole,
-        input: scheduler.ScheduleTargetInput.fromObject({ scheduledTime: scheduler.ContextAttribute.scheduledTime }),
-        retryAttempts: props.scheduleRetryAttempts ?? 3,
-        maxEventAge: props.scheduleMaxEventAge ?? Duration.hours(1),
-        deadLetterQueue: this.deadLetterQueue,
-      }),
+      // The schedule role may start the tick machine only (StepFunctionsStartExecution grants
+      // states:StartExecution on it), or invoke the function only.
+      target: this.drain ? new StepFunctionsStartExecution(this.drain.tick, targetProps) : new LambdaInvoke(fn, targetProps),
     });
 
     // The failure destination supersedes the legacy DLQ; configuring both would duplicate messages.
@@ -228,7 +254,7 @@ export class ScheduledJob extends Construct {
       reason: 'The jobs are not instrumented with a tracer; an active trace would only repeat the Duration and Errors metrics, and would need xray:PutTraceSegments on Resource::*.',
     });
     // Lambda's grantInvoke covers the function and its versions (`<arn>:*`).
-    Validations.of(scheduleRole).acknowledge({
+    if (!this.drain) Validations.of(scheduleRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(fn)}.Arn>:*]`,
       reason: 'Scheduler target role: lambda:InvokeFunction on this one function and its versions/aliases (grantInvoke adds `<arn>:*`), nothing else.',
     });

@@ -28,8 +28,14 @@ export interface CatalogMetric<N extends string = string> {
    * an export metric is written twice per window: all formats (`[]`) and per format (`['Format']`).
    */
   readonly dimensionSets: readonly (readonly string[])[];
-  /** The jobs that emit it. */
+  /** The jobs that emit it (EMF); empty for a metric a drain state machine writes. */
   readonly emittedBy: readonly JobName[];
+  /**
+   * Who else writes it: `drain` for a metric the drain state machines write with a
+   * putMetricData task (lib/drain.ts), not a job.
+   * @default - only the jobs in emittedBy
+   */
+  readonly writtenBy?: 'drain';
   /**
    * The values of its `Job` dimension, when that names the job the number is about rather than
    * the job writing it.
@@ -73,6 +79,14 @@ export const METRICS = {
   SecondsSinceLastSuccess: {
     ...jobMetric('SecondsSinceLastSuccess', 'Seconds', ['metrics-aggregate'], 'Age of the job\'s last completed real run (export_ops.runs)'),
     subjects: ['file-cleanup', 'log-cleanup'],
+  },
+
+  // Written by a drain state machine (lib/drain.ts), not by a job: 1 per worker that stopped at
+  // its iteration or time cap while its job still answered `more: true`. Job = the drained job.
+  DrainCapReached: {
+    name: 'DrainCapReached', unit: 'Count', dimensionSets: JOB_SETS, emittedBy: [], writtenBy: 'drain',
+    subjects: ['file-cleanup', 'log-cleanup'],
+    description: 'Drain workers that stopped at a cap with work left (written by the drain state machine)',
   },
 
   // Export metrics: one document per closed hour (timestamp = window start), all formats and per format.

@@ -167,6 +167,23 @@ export const SETTINGS = {
     ...cron(), default: '0 * * * ? *',
     doc: 'when the metrics aggregation runs (hourly, on the hour)',
   },
+  // Drains (lib/drain.ts): a cleanup schedule starts a state machine that invokes the job again
+  // while it answers `more: true`. Stack only: the functions do not know they are drained.
+  fileCleanupWorkers: {
+    context: true, jobs: [],
+    ...wholeNumber({ min: 1, max: 8 }), default: 2,
+    doc: 'file-cleanup invocations a drain runs side by side (each claims its own rows). Each worker keeps at most one Storage and one PostgREST request in flight, so it adds about two busy database connections to the project: see "Draining a backlog" in the README before raising it',
+  },
+  drainMaxIterations: {
+    context: true, jobs: [],
+    ...wholeNumber({ min: 1, max: 1000 }), default: 100,
+    doc: 'a drain invokes its job at most this many times per worker, then stops with work left and raises the DrainCapReached alarm',
+  },
+  drainMaxHours: {
+    context: true, jobs: [],
+    ...decimal({ min: 0.25, max: 20 }), default: 6,
+    doc: 'a drain starts no new invocation once its worker\'s invocations have run this long (summed `duration_ms`), then stops with work left and raises the DrainCapReached alarm; the execution itself times out one function timeout plus 5 min later',
+  },
   functionLogRetentionDays: {
     context: true, jobs: [],
     ...logGroupRetentionDays(), default: 30,

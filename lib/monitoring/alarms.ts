@@ -22,6 +22,19 @@ export interface MonitoredJob {
    * @default - no such alarm
    */
   readonly timeout?: Duration;
+  /**
+   * The state machines that drain the job's backlog (`DrainStateMachine` satisfies it).
+   * @default - not drained: no drain alarms
+   */
+  readonly drain?: MonitoredDrain;
+}
+
+/** What monitoring reads of a drain (lib/drain.ts). */
+export interface MonitoredDrain {
+  metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricTimedOut(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricTickFailed(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricCapReached(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
 }
 
 /** A cleanup job and the catalog metrics that count its failures (summed per day). */
@@ -237,6 +250,10 @@ export function alarmSpecs(i: AlarmInputs): AlarmSpec[] {
     }
   }
 
+  for (const job of allJobs) {
+    if (job.drain) specs.push(...drainSpecs(job.jobName, job.drain));
+  }
+
   specs.push(heartbeatSpec(ns, metricsJob, i.heartbeatWindow, 'MetricsJobNotRunning'));
   for (const c of i.cleanupJobs) {
     if (c.runInterval) specs.push(heartbeatSpec(ns, c.job, c.runInterval, `${pascal(c.job.jobName)}NotRunning`));
@@ -308,4 +325,47 @@ export function createAlarms(scope: Construct, specs: AlarmSpec[], action: cloud
     alarms[spec.id] = alarm;
   }
   return alarms;
+}
+
+/**
+ * A drained job's state machines: an execution that failed (the drain: a job error or retries
+ * exhausted; the tick: it could not list or start the drain), one that timed out (the backstop
+ * after the time cap), and a worker that stopped at a cap with work left (DrainCapReached,
+ * which the drain writes itself: AWS/States has no metric for "ended with work left").
+ */
+export function drainSpecs(name: string, drain: MonitoredDrain): AlarmSpec[] {
+  const id = pascal(name);
+  const five = { statistic: 'Sum', period: MINUTES_5 };
+  const console = `the ${name} drain and tick executions in the Step Functions console (or their log group /aws/vendedlogs/states/<stack>-${name}-drain)`;
+  return [
+    {
+      id: `${id}DrainFailed`,
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(drain, 0) + FILL(tick, 0)',
+        usingMetrics: { drain: drain.metricFailed(five), tick: drain.metricTickFailed(five) },
+        period: MINUTES_5,
+        label: `${name} drain + tick executions failed`,
+      }),
+      threshold: 0,
+      meaning: `a ${name} drain execution failed (the job threw, or Lambda kept refusing), or its tick could not start it: the backlog waits for the next tick`,
+      look: `${console}: the failed state and its error; ${logsOf(name)}`,
+      run: `npx export-ops run ${name} --dry-run, then aws stepfunctions start-execution (see "Draining a backlog by hand" in the README)`,
+    },
+    {
+      id: `${id}DrainTimedOut`,
+      metric: drain.metricTimedOut(five),
+      threshold: 0,
+      meaning: `a ${name} drain execution timed out (an invocation outlived the time cap by more than the function timeout)`,
+      look: `${console}: the last RunJob state; ${logsOf(name)}`,
+      run: `npx export-ops status, then start a drain by hand (README, "Draining a backlog by hand")`,
+    },
+    {
+      id: `${id}DrainCapReached`,
+      metric: drain.metricCapReached({ statistic: 'Sum', period: Duration.days(1) }),
+      threshold: 0,
+      meaning: `a ${name} drain stopped at its iteration or time cap (drainMaxIterations, drainMaxHours) with work left`,
+      look: `${console}: the StoppedAtCap workers' iteration and elapsedMs; npx export-ops status for what is left`,
+      run: 'start a drain by hand (README, "Draining a backlog by hand"), or raise the cap',
+    },
+  ];
 }

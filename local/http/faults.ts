@@ -8,7 +8,12 @@ export type Fault =
   /** Never answer (or answer after `ms`); the client's own timeout has to fire. */
   | { hang: true; ms?: number }
   /** Destroy the socket without answering: the client sees a network error. */
-  | { drop: true };
+  | { drop: true }
+  /**
+   * Serve the request normally after waiting `ms` (`when` is ignored): latency, e.g. real
+   * Storage's 1.2-4.5 s for a 1000-name remove(), for benchmarks of latency-bound work.
+   */
+  | { delay: number };
 
 export interface FaultRule {
   /** HTTP method to match. @default any */
@@ -47,6 +52,8 @@ export class FaultInjector {
   /**
    * @example
    * const fault = stack.faults.add({ method: 'DELETE', path: '/storage/v1/object/exports', nth: 2, fault: { status: 500 } });
+   * @example
+   * stack.faults.add({ method: 'DELETE', path: '/storage/v1/object/exports', times: Infinity, fault: { delay: 1000 } });
    */
   add(rule: FaultRule): FaultHandle {
     const active: ActiveRule = { ...rule, matched: 0, injected: 0 };

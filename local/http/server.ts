@@ -51,7 +51,9 @@ function send(res: ServerResponse, reply: ApiReply): void {
 }
 
 function applyFault(res: ServerResponse, fault: Fault): void {
-  if ('drop' in fault) {
+  if ('delay' in fault) {
+    throw new Error('a delay fault is served, not applied');
+  } else if ('drop' in fault) {
     res.socket?.destroy();
   } else if ('hang' in fault) {
     if (fault.ms !== undefined) setTimeout(() => send(res, { status: 504, body: '' }), fault.ms).unref();
@@ -90,6 +92,10 @@ export async function startSupabaseServer(options: SupabaseServerOptions): Promi
       const body = await readBody(req);
       for (const listener of listeners) listener({ method, path: url.pathname, body });
       injected = faults.take(method, url.pathname);
+      if (injected && 'delay' in injected.fault) {
+        await new Promise((resolve) => setTimeout(resolve, (injected!.fault as { delay: number }).delay));
+        injected = undefined;
+      }
       if (injected?.when === 'before') return applyFault(res, injected.fault);
       if (!match) throw new ApiError(404, { message: `no route for ${url.pathname}` });
       const principal = authenticate(req.headers, service, options.jwtSecret);

@@ -13,6 +13,7 @@ import { jobDepsFor } from '../support/jobs';
 import { databaseMode, startTestStack } from '../support/stack';
 import { insertExports, storageUrl, USER } from '../lambdas/file-cleanup/fixtures';
 import { exportOpsStack } from './helpers';
+import { findState, stateMachineDefinitions } from '../support/sfn/definitions';
 import { captureStdout } from '../support/output';
 
 /**
@@ -88,8 +89,15 @@ describe(`every alarm evaluated on the metrics the jobs emit (${databaseMode})`,
     );
   }
 
+  /** What the file cleanup's drain writes when a worker stops at its cap (its ReportCapReached state's PutMetricData). */
+  let capReached: (timestamp: number) => Datapoint[];
+
   beforeAll(async () => {
     const template = Template.fromStack(exportOpsStack());
+    const report = findState(stateMachineDefinitions(template)['file-cleanup'].drain, 'ReportCapReached').Parameters;
+    capReached = (timestamp) => (report.MetricData as { MetricName: string; Value: number; Dimensions: { Name: string; Value: string }[] }[])
+      .map((d) => ({ namespace: report.Namespace, name: d.MetricName, value: d.Value, timestamp,
+        dimensions: Object.fromEntries(d.Dimensions.map((x) => [x.Name, x.Value])) }));
     for (const resource of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       const p = resource.Properties;
       alarms[String(p.AlarmName).replace(/^ExportOps-/, '')] = p as AlarmProperties;
@@ -161,6 +169,9 @@ describe(`every alarm evaluated on the metrics the jobs emit (${databaseMode})`,
     }),
     'the metrics job did not run for its last 2 hours': () => ({ at: D0 + DAY, docs: [...baseline(D0 + DAY, { metricsHours: 2 }), ...docs.healthyDay] }),
     'the file cleanup did not run for its last 2 days': () => ({ at: D0 + DAY, docs: [...baseline(D0 + DAY, { fileDays: 2 }), ...docs.healthyDay] }),
+    'a file-cleanup drain worker stopped at its cap with work left (its PutMetricData)': () => ({
+      at: D0 + DAY, docs: [...baseline(D0 + DAY), ...docs.healthyDay], aws: capReached(D0 + 5 * H),
+    }),
   };
 
   /** Which alarms must go to ALARM in which scenario; every other alarm must stay OK. */
@@ -173,6 +184,7 @@ describe(`every alarm evaluated on the metrics the jobs emit (${databaseMode})`,
     'the log cleanup throws (+ synthesized AWS/Lambda Errors 1)': ['LogCleanupErrors', 'LogCleanupFailures'],
     'the metrics job did not run for its last 2 hours': ['MetricsJobNotRunning'],
     'the file cleanup did not run for its last 2 days': ['FileCleanupNotRunning'],
+    'a file-cleanup drain worker stopped at its cap with work left (its PutMetricData)': ['FileCleanupDrainCapReached'],
   };
 
   function evaluateAll(s: Scenario) {
@@ -212,7 +224,8 @@ describe(`every alarm evaluated on the metrics the jobs emit (${databaseMode})`,
     const awsAlarms = Object.entries(alarms).filter(([, a]) =>
       (a.Namespace ?? a.Metrics?.find((m) => m.MetricStat)?.MetricStat?.Metric.Namespace ?? '').startsWith('AWS/'));
     expect(awsAlarms.map(([id]) => id)).toEqual(expect.arrayContaining(['MetricsAggregateThrottles', 'FileCleanupUndelivered', 'LogCleanupNearTimeout',
-      'SchedulerTargetErrors', 'SchedulerDropped', 'NotificationsFailed']));
+      'SchedulerTargetErrors', 'SchedulerDropped', 'NotificationsFailed',
+      'FileCleanupDrainFailed', 'FileCleanupDrainTimedOut', 'LogCleanupDrainFailed', 'LogCleanupDrainTimedOut']));
     for (const [id, a] of awsAlarms) {
       const input = a.MetricName
         ? { namespace: a.Namespace as string, name: a.MetricName, dims: a.Dimensions }

@@ -1,5 +1,6 @@
 import { Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { stateMachineDefinitions } from '../support/sfn/definitions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { SettingsTable } from '../../lambdas/shared/setting-kinds';
@@ -58,9 +59,16 @@ describe('ExportOpsStack', () => {
       fileRetentionHours: '48', exportsBucket: 'user-exports', functionLogRetentionDays: '90', archivePrefix: 'audit/exports',
       deleteOrphans: 'true', archiveEnabled: 'false', allowUnarchivedDelete: 'true', metricsLagMinutes: '30', failureRateMinExports: '20',
       fileGraceHours: '1.5', storageUrlOrigins: 'https://files.example.com, https://abc.supabase.co',
+      fileCleanupWorkers: '4', drainMaxIterations: '50', drainMaxHours: '2.5',
     }));
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(30 1 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 3);
+    // Three function log groups and the two drains' execution log groups.
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 5);
+    const drain = stateMachineDefinitions(template)['file-cleanup'].drain;
+    expect(drain.States.Workers).toMatchObject({ Type: 'Map', MaxConcurrency: 4 });
+    expect(JSON.stringify(drain.States.Workers.ItemProcessor.States.WorkLeft)).toContain('"NumericGreaterThanEquals":50');
+    expect(JSON.stringify(drain.States.Workers.ItemProcessor.States.WorkLeft)).toContain(`"NumericGreaterThanEquals":${2.5 * 3_600_000}`);
+    expect(drain.States.PlanWorkers.Parameters['workers.$']).toBe('States.ArrayRange(1, 4, 1)');
     const fns = functions(template);
     expect(fns['file-cleanup'].Environment.Variables).toMatchObject({ FILE_RETENTION_HOURS: '48', EXPORTS_BUCKET: 'user-exports', POWERTOOLS_METRICS_NAMESPACE: 'Acme/Exports' });
     expect(fns['log-cleanup'].Environment.Variables).toMatchObject({ ARCHIVE_PREFIX: 'audit/exports', ARCHIVE_ENABLED: 'false', ALLOW_UNARCHIVED_DELETE: 'true' });

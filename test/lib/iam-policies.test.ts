@@ -42,13 +42,16 @@ describe('the stack under AWS policy evaluation (account 111122223333, eu-west-1
       await expectDenied([{ principal: { service: 'scheduler.amazonaws.com' }, action: 'sts:AssumeRole', resource: roleArn }]);
     });
 
-    test.each(names)('%s: Scheduler (this account only) assumes its role, invokes the function, and dead-letters to its DLQ', async (job) => {
+    test.each(names)('%s: Scheduler (this account only) assumes its role, starts its target (tick machine or function), and dead-letters to its DLQ', async (job) => {
       const j = jobs[job];
       const scheduleRoleArn = t.getAtt(j.scheduleRoleId, 'Arn');
       const scheduler = { principal: { role: j.scheduleRoleId, session: 'scheduler' } };
+      const start = j.drain
+        ? { ...scheduler, action: 'states:StartExecution', resource: j.drain.tickArn }
+        : { ...scheduler, action: 'lambda:InvokeFunction', resource: j.functionArn };
       await expectAllowed([
         { principal: { service: 'scheduler.amazonaws.com' }, action: 'sts:AssumeRole', resource: scheduleRoleArn, context: { 'aws:SourceAccount': ACCOUNT } },
-        { ...scheduler, action: 'lambda:InvokeFunction', resource: j.functionArn },
+        start,
         { ...scheduler, action: 'sqs:SendMessage', resource: j.deadLetterQueueArn },
       ]);
       const other = jobs[names.find((n) => n !== job) as string];
@@ -58,7 +61,44 @@ describe('the stack under AWS policy evaluation (account 111122223333, eu-west-1
         { ...scheduler, action: 'lambda:InvokeFunction', resource: other.functionArn },
         { ...scheduler, action: 'sqs:SendMessage', resource: other.deadLetterQueueArn },
         { ...scheduler, action: 'sqs:SendMessage', resource: j.failureQueueArn },
+        // A drained job's schedule only starts the tick: not the drain, not the function.
+        ...(j.drain ? [
+          { ...scheduler, action: 'lambda:InvokeFunction', resource: j.functionArn },
+          { ...scheduler, action: 'states:StartExecution', resource: j.drain.drainArn },
+        ] : []),
       ]);
+    });
+
+    test('drains: the tick may only list and start its drain; the drain may only invoke its function (and write DrainCapReached in its namespace)', async () => {
+      const drained = names.filter((n) => jobs[n].drain);
+      expect(drained.sort()).toEqual(['file-cleanup', 'log-cleanup']);
+      for (const job of drained) {
+        const { drain, functionArn } = { drain: jobs[job].drain!, functionArn: jobs[job].functionArn };
+        const other = jobs[drained.find((n) => n !== job) as string];
+        const tick = { principal: { role: drain.tickRoleId, session: 'tick' } };
+        const runner = { principal: { role: drain.drainRoleId, session: 'drain' } };
+        await expectAllowed([
+          // Step Functions of this account (CDK's trust policy has the confused-deputy conditions).
+          { principal: { service: 'states.amazonaws.com' }, action: 'sts:AssumeRole', resource: t.getAtt(drain.tickRoleId, 'Arn'),
+            context: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': drain.tickArn } },
+          { principal: { service: 'states.amazonaws.com' }, action: 'sts:AssumeRole', resource: t.getAtt(drain.drainRoleId, 'Arn'),
+            context: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': drain.drainArn } },
+          { ...tick, action: 'states:ListExecutions', resource: drain.drainArn },
+          { ...tick, action: 'states:StartExecution', resource: drain.drainArn },
+          { ...runner, action: 'lambda:InvokeFunction', resource: functionArn },
+          { ...runner, action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'ExportOps' } },
+        ]);
+        await expectDenied([
+          { principal: { service: 'states.amazonaws.com' }, action: 'sts:AssumeRole', resource: t.getAtt(drain.drainRoleId, 'Arn'),
+            context: { 'aws:SourceAccount': OTHER_ACCOUNT, 'aws:SourceArn': drain.drainArn.replace(ACCOUNT, OTHER_ACCOUNT) } },
+          { ...tick, action: 'states:StartExecution', resource: other.drain!.drainArn },
+          { ...tick, action: 'states:StartExecution', resource: drain.tickArn },
+          { ...tick, action: 'lambda:InvokeFunction', resource: functionArn },
+          { ...runner, action: 'lambda:InvokeFunction', resource: other.functionArn },
+          { ...runner, action: 'states:StartExecution', resource: drain.drainArn },
+          { ...runner, action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'AWS/Lambda' } },
+        ]);
+      }
     });
 
     test.each(names)('%s: the function role writes its own log group and sends failed invocations to its failure destination', async (job) => {

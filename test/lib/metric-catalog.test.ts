@@ -11,6 +11,7 @@ import { jobDepsFor } from '../support/jobs';
 import { captureStdout } from '../support/output';
 import { databaseMode, startTestStack } from '../support/stack';
 import { exportOpsStack } from './helpers';
+import { findState, stateMachineDefinitions } from '../support/sfn/definitions';
 
 /**
  * Every metric an alarm or a dashboard widget of the synthesized stack reads is one the jobs
@@ -52,6 +53,13 @@ const AWS_METRICS: Record<string, { metrics: string[]; dimensions: string[][] }>
       'NumberOfNotificationsFilteredOut-InvalidMessageBody', 'NumberOfNotificationsRedrivenToDlq', 'NumberOfNotificationsFailedToRedriveToDlq',
       'PublishSize', 'SMSMonthToDateSpentUSD', 'SMSSuccessRate'],
     dimensions: [['TopicName'], ['Application'], ['Application', 'Platform'], ['Country'], ['SMSType'], ['Platform']],
+  },
+  // https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html (execution metrics, per StateMachineArn)
+  'AWS/States': {
+    metrics: ['ExecutionTime', 'ExecutionThrottled', 'ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsStarted', 'ExecutionsSucceeded',
+      'ExecutionsTimedOut', 'ExecutionsRedriven', 'RedrivenExecutionsAborted', 'RedrivenExecutionsFailed', 'RedrivenExecutionsSucceeded',
+      'RedrivenExecutionsTimedOut'],
+    dimensions: [['StateMachineArn']],
   },
   'AWS/Scheduler': {
     metrics: ['InvocationAttemptCount', 'TargetErrorCount', 'TargetErrorThrottledCount', 'InvocationThrottleCount', 'InvocationDroppedCount',
@@ -141,6 +149,14 @@ describe(`metric catalog: what the stack reads is what the jobs emit (${database
   }
 
   beforeAll(async () => {
+    // What the drain state machines write themselves (putMetricData in their definition).
+    for (const m of Object.values(stateMachineDefinitions(Template.fromStack(exportOpsStack())))) {
+      for (const state of [findState(m.drain, 'ReportCapReached')]) {
+        for (const datum of state.Parameters.MetricData as { MetricName: string; Dimensions: { Name: string; Value: string }[] }[]) {
+          emitted.add(key(state.Parameters.Namespace, datum.MetricName, Object.fromEntries(datum.Dimensions.map((d) => [d.Name, d.Value]))));
+        }
+      }
+    }
     stack = await startTestStack();
     await seedExports({ db: stack.db, storageDir: stack.storageDir, supabaseUrl: stack.supabase.url },
       { count: 600, days: 90, now: new Date(NOW), seed: 3 });
@@ -183,7 +199,7 @@ describe(`metric catalog: what the stack reads is what the jobs emit (${database
 
   test('AWS-namespace metrics use names and dimensions AWS publishes', () => {
     const read = metricsRead(Template.fromStack(exportOpsStack({ alarmEmail: 'ops@example.com' }))).filter((m) => m.namespace.startsWith('AWS/'));
-    expect(new Set(read.map((m) => m.namespace))).toEqual(new Set(['AWS/Lambda', 'AWS/SQS', 'AWS/SNS', 'AWS/Scheduler']));
+    expect(new Set(read.map((m) => m.namespace))).toEqual(new Set(['AWS/Lambda', 'AWS/SQS', 'AWS/SNS', 'AWS/Scheduler', 'AWS/States']));
     expect(read.filter((m) => m.where.startsWith('dashboard')).length).toBeGreaterThan(10);
     const wrong = read.filter((m) => {
       const known = AWS_METRICS[m.namespace];

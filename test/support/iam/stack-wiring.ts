@@ -15,6 +15,10 @@ export interface JobWiring {
   failureQueueArn: string;
   scheduleRoleId: string;
   deadLetterQueueArn: string;
+  /** What the schedule targets: the function, or (a drained job) the tick state machine. */
+  scheduleTargetArn: string;
+  /** A drained job's state machines and their roles (lib/drain.ts). */
+  drain?: { drainArn: string; drainRoleId: string; tickArn: string; tickRoleId: string };
 }
 
 /**
@@ -41,7 +45,12 @@ export function synthesizedPolicies(props: ExportOpsStackProps = {}, context: Re
     const env = t.prop(functionId, 'Environment').Variables as Record<string, string>;
     const functionArn = t.getAtt(functionId, 'Arn');
     const invokeConfig = t.ofType('AWS::Lambda::EventInvokeConfig').find((id) => t.prop(id, 'FunctionName') === t.ref(functionId));
-    const schedule = t.ofType('AWS::Scheduler::Schedule').find((id) => t.prop(id, 'Target').Arn === functionArn);
+    // A drained job's schedule starts its tick machine, whose StartDrain starts the machine invoking the function.
+    const machines = t.ofType('AWS::StepFunctions::StateMachine').map((id) => ({ id, arn: t.getAtt(id, 'Arn'), definition: String(t.prop(id, 'DefinitionString')) }));
+    const drainMachine = machines.find((m) => JSON.parse(m.definition).States && m.definition.includes(`"FunctionName":"${functionArn}"`));
+    const tickMachine = drainMachine && machines.find((m) => m.definition.includes(`"StateMachineArn":"${drainMachine.arn}"`));
+    const targetArn = tickMachine?.arn ?? functionArn;
+    const schedule = t.ofType('AWS::Scheduler::Schedule').find((id) => t.prop(id, 'Target').Arn === targetArn);
     if (!invokeConfig || !schedule) throw new Error(`${functionId}: no EventInvokeConfig or Schedule`);
     const target = t.prop(schedule, 'Target');
     const logGroupName = t.prop(functionId, 'LoggingConfig').LogGroup as string;
@@ -56,6 +65,11 @@ export function synthesizedPolicies(props: ExportOpsStackProps = {}, context: Re
       failureQueueArn: t.prop(invokeConfig, 'DestinationConfig').OnFailure.Destination,
       scheduleRoleId: roleByArn(target.RoleArn),
       deadLetterQueueArn: target.DeadLetterConfig.Arn,
+      scheduleTargetArn: targetArn,
+      drain: drainMachine && tickMachine ? {
+        drainArn: drainMachine.arn, drainRoleId: roleByArn(t.prop(drainMachine.id, 'RoleArn')),
+        tickArn: tickMachine.arn, tickRoleId: roleByArn(t.prop(tickMachine.id, 'RoleArn')),
+      } : undefined,
     };
   }
   const archiveBucket = jobs['log-cleanup'].env.ARCHIVE_BUCKET;

@@ -95,6 +95,8 @@ export class ResolvedTemplate {
         return this.name(logicalId, 'AlarmName');
       case 'AWS::Scheduler::Schedule':
         return this.name(logicalId, 'Name');
+      case 'AWS::StepFunctions::StateMachine':
+        return this.getAtt(logicalId, 'Arn');
       case 'AWS::IAM::ManagedPolicy':
         return `arn:${PARTITION}:iam::${ACCOUNT}:policy/${this.name(logicalId, 'ManagedPolicyName')}`;
       default:
@@ -141,6 +143,10 @@ export class ResolvedTemplate {
       },
       'AWS::CloudWatch::Alarm': {
         Arn: () => `arn:${PARTITION}:cloudwatch:${REGION}:${ACCOUNT}:alarm:${this.ref(logicalId)}`,
+      },
+      'AWS::StepFunctions::StateMachine': {
+        Arn: () => `arn:${PARTITION}:states:${REGION}:${ACCOUNT}:stateMachine:${this.name(logicalId, 'StateMachineName')}`,
+        Name: () => this.name(logicalId, 'StateMachineName'),
       },
       'AWS::Scheduler::Schedule': {
         Arn: () => `arn:${PARTITION}:scheduler:${REGION}:${ACCOUNT}:schedule/default/${this.ref(logicalId)}`,
