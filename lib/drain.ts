@@ -1,4 +1,4 @@
-import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,13 +8,8 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DIMENSIONS, METRICS } from '../lambdas/shared/metric-catalog';
 import { SETTINGS } from '../lambdas/shared/settings';
+import { logicalIdOf } from './logical-id';
 import { jobMetric } from './monitoring/metrics';
-
-/** The logical id cdk-nag prints for an L2's resource (as scheduled-job.ts's, which imports this file). */
-function logicalIdOf(construct: lambda.IFunction): string {
-  const cfn = construct.node.defaultChild as CfnResource;
-  return cfn.stack.resolve(cfn.logicalId);
-}
 
 /**
  * State names of the two machines: the tests bind their Task states to local functions by

@@ -10,7 +10,8 @@ import { ArchiveTable } from './archive-table';
 import { ExportOpsConfig, ExportOpsSettings, resolveConfig } from './config';
 import { METRICS } from '../lambdas/shared/metric-catalog';
 import { Monitoring } from './monitoring';
-import { type DrainOptions, logicalIdOf, pascal, ScheduledJob } from './scheduled-job';
+import { logicalIdOf } from './logical-id';
+import { type DrainOptions, pascal, ScheduledJob } from './scheduled-job';
 
 export interface ExportOpsStackProps extends StackProps, ExportOpsSettings {
   /**

@@ -1,4 +1,4 @@
-import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,12 +8,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import type { CatalogMetric } from '../lambdas/shared/metric-catalog';
 import type { SettingsTable } from '../lambdas/shared/setting-kinds';
 import { SETTINGS } from '../lambdas/shared/settings';
 import { DrainStateMachine, type DrainStateMachineProps } from './drain';
 import { jobEnvironment } from './job-environment';
+import { logicalIdOf } from './logical-id';
 import { jobMetric } from './monitoring/metrics';
 
 /**
@@ -289,11 +290,6 @@ export function sinkQueue(scope: Construct, id: string, purpose: string): sqs.Qu
   return queue;
 }
 
-/** The logical id cdk-nag prints for an L2's resource, as in `Resource::<Id.Arn>`. */
-export function logicalIdOf(construct: IConstruct): string {
-  const cfn = construct.node.defaultChild as CfnResource;
-  return cfn.stack.resolve(cfn.logicalId);
-}
 
 /** `file-cleanup` -> `FileCleanup`, for construct ids. */
 export function pascal(name: string): string {
