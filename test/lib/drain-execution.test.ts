@@ -48,6 +48,21 @@ function budget(ms: number) {
   const started = Date.now();
   return { getRemainingTimeInMillis: () => ms + DEADLINE_MARGIN_MS - (Date.now() - started) };
 }
+const usedTicks = new Set<string>();
+/**
+ * A scheduled time `backMs` before now, to the second, that no earlier test of this file used:
+ * the tick names the drain after it, so a repeated time would find the earlier test's execution
+ * (on a loaded machine, tests seconds apart with different offsets hit the same second).
+ */
+function freshScheduledTime(backMs: number): string {
+  for (let t = Date.now() - backMs; ; t -= 1000) {
+    const time = new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
+    if (!usedTicks.has(time)) {
+      usedTicks.add(time);
+      return time;
+    }
+  }
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -134,13 +149,19 @@ describe(`drains on Step Functions, executed locally (${databaseMode}; ${FILES} 
     // The real handler, counted: how many invocations run at once.
     let inFlight = 0;
     let maxInFlight = 0;
+    const spans: { started: number; ended: number; found: number; more: boolean }[] = [];
     lambda.override = (invocation) => {
       inFlight += 1;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      return fileCleanupHandler(invocation.payload, budget(FILE_BUDGET_MS)).finally(() => { inFlight -= 1; });
+      const started = performance.now();
+      return fileCleanupHandler(invocation.payload, budget(FILE_BUDGET_MS)).then((result) => {
+        const { total_found: found, more } = result as { total_found: number; more: boolean };
+        spans.push({ started, ended: performance.now(), found, more: more === true });
+        return result;
+      }).finally(() => { inFlight -= 1; });
     };
     const first = lambda.invocations.length;
-    const scheduledTime = new Date(Date.now() - 30_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const scheduledTime = freshScheduledTime(30_000);
     const started = await tick('file-cleanup', scheduledTime);
     expect(started.outcome).toBe('started');
     // Named after the scheduled time, without its colons.
@@ -148,6 +169,12 @@ describe(`drains on Step Functions, executed locally (${databaseMode}; ${FILES} 
     const execution = await drained('file-cleanup', started.name);
     expect(execution.error).toBeUndefined();
     expect(maxInFlight).toBe(WORKERS);
+    // No worker stopped while work was left: nothing started after a worker's last invocation
+    // (more: false) found rows. (A claim racing another's used to come back empty, and its
+    // worker stopped early; the others then drained alone.)
+    const stops = spans.filter((s) => !s.more);
+    expect(stops).toHaveLength(WORKERS);
+    for (const stop of stops) expect(spans.filter((s) => s.started > stop.ended && s.found > 0)).toEqual([]);
     expect(execution.status).toBe('SUCCEEDED');
     const invocations = lambda.invocations.slice(first);
     // Every worker ended drained (more: false), none at a cap.
@@ -190,7 +217,7 @@ describe(`drains on Step Functions, executed locally (${databaseMode}; ${FILES} 
         throw new StatesError('Runtime.ExitError', 'RequestId: test Error: Runtime exited with error: signal: killed');
       })();
     };
-    const started = await tick('file-cleanup', new Date(Date.now() - 20_000).toISOString().replace(/\.\d+Z$/, 'Z'));
+    const started = await tick('file-cleanup', freshScheduledTime(20_000));
     const execution = await drained('file-cleanup', started.name);
     expect(killed).toBe(true);
     expect(execution.error).toBeUndefined();
@@ -208,7 +235,7 @@ describe(`drains on Step Functions, executed locally (${databaseMode}; ${FILES} 
   });
 
   test('a second start of the same tick is refused: after the drain ended, and while it runs', async () => {
-    const scheduledTime = new Date(Date.now() - 10_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const scheduledTime = freshScheduledTime(10_000);
     const first = await tick('file-cleanup', scheduledTime);
     expect(first.outcome).toBe('started');
     await drained('file-cleanup', first.name);
@@ -223,10 +250,10 @@ describe(`drains on Step Functions, executed locally (${databaseMode}; ${FILES} 
     let release!: () => void;
     const held = new Promise<void>((resolve) => { release = resolve; });
     lambda.override = (invocation) => held.then(() => fileCleanupHandler(invocation.payload, budget(FILE_BUDGET_MS)));
-    const later = new Date(Date.now() - 5_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const later = freshScheduledTime(5_000);
     const running = await tick('file-cleanup', later);
     expect(running.outcome).toBe('started');
-    const skipped = await tick('file-cleanup', new Date(Date.now()).toISOString().replace(/\.\d+Z$/, 'Z'));
+    const skipped = await tick('file-cleanup', freshScheduledTime(0));
     expect(skipped.outcome).toBe('skipped: previous drain running');
     release();
     expect((await drained('file-cleanup', running.name)).status).toBe('SUCCEEDED');
@@ -236,7 +263,7 @@ describe(`drains on Step Functions, executed locally (${databaseMode}; ${FILES} 
     await seedDueFiles(50, 13);
     stack.supabase.faults.add({ method: 'POST', path: '/rest/v1/rpc/export_ops_claim_files', times: 10_000, fault: { status: 500 } });
     const first = lambda.invocations.length;
-    const started = await tick('file-cleanup', new Date(Date.now() - 40_000).toISOString().replace(/\.\d+Z$/, 'Z'));
+    const started = await tick('file-cleanup', freshScheduledTime(40_000));
     const execution = await drained('file-cleanup', started.name);
     expect(execution.status).toBe('FAILED');
     expect(execution.error?.name).toBe('Error');
@@ -249,7 +276,7 @@ describe(`drains on Step Functions, executed locally (${databaseMode}; ${FILES} 
     const first = lambda.invocations.length;
     lambda.override = (invocation) => (invocation.n <= first + 3
       ? Promise.reject(new StatesError('Lambda.TooManyRequestsException', 'Rate Exceeded.')) : undefined);
-    const started = await tick('file-cleanup', new Date(Date.now() - 50_000).toISOString().replace(/\.\d+Z$/, 'Z'));
+    const started = await tick('file-cleanup', freshScheduledTime(50_000));
     const execution = await drained('file-cleanup', started.name);
     expect(execution.error).toBeUndefined();
     expect(execution.status).toBe('SUCCEEDED');
@@ -261,7 +288,7 @@ describe(`drains on Step Functions, executed locally (${databaseMode}; ${FILES} 
     // No budget: each invocation stops before its first batch and answers more: true.
     lambda.override = (invocation) => fileCleanupHandler(invocation.payload, budget(-DEADLINE_MARGIN_MS));
     const first = lambda.invocations.length;
-    const started = await tick('file-cleanup', new Date(Date.now() - 60_000).toISOString().replace(/\.\d+Z$/, 'Z'));
+    const started = await tick('file-cleanup', freshScheduledTime(60_000));
     const execution = await drained('file-cleanup', started.name);
     expect(execution.status).toBe('SUCCEEDED');
     expect(execution.output).toEqual(Array(WORKERS).fill(expect.objectContaining({ more: true, iteration: MAX_ITERATIONS })));
