@@ -290,7 +290,6 @@ export function sinkQueue(scope: Construct, id: string, purpose: string): sqs.Qu
   return queue;
 }
 
-
 /** `file-cleanup` -> `FileCleanup`, for construct ids. */
 export function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
