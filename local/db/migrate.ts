@@ -6,7 +6,11 @@ const SUPABASE_DIR = join(__dirname, '..', '..', 'supabase');
 /** What Supabase provides and plain PostgreSQL lacks; never part of a deployed migration. */
 export const BOOTSTRAP_FILE = join(SUPABASE_DIR, 'local', 'bootstrap.sql');
 export const MIGRATIONS_DIR = join(SUPABASE_DIR, 'migrations');
-/** Serialises concurrent start-ups against one server (any constant unique to this project). */
+/**
+ * Serialises concurrent start-ups on one database (any constant unique to this project). An
+ * advisory lock is per database: the bootstrap's roles, which belong to the whole server, guard
+ * themselves against a start-up on another database.
+ */
 const MIGRATION_LOCK_KEY = 7_248_830_011;
 
 /** The migration files in the order the Supabase CLI applies them (by timestamp prefix). */

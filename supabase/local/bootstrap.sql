@@ -2,17 +2,24 @@
 -- NOT part of the migration. Applied by the local stack before the migrations; every statement
 -- is guarded, so it is a no-op on a database that already has Supabase's roles and schemas.
 
+-- Roles belong to the server, not to one database, and the migration lock (an advisory lock)
+-- is per database: two stacks starting at once on two databases of one server (parallel test
+-- workers, two CI jobs) can both see a role missing. The loser's CREATE ROLE then fails with
+-- unique_violation (or duplicate_object), which means the role is there: nothing to do.
 do $$
+declare
+  wanted constant text[][] := array[['anon', 'nologin noinherit'], ['authenticated', 'nologin noinherit'],
+                                    ['service_role', 'nologin noinherit bypassrls']];
+  i integer;
 begin
-  if not exists (select 1 from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
-  end if;
+  for i in 1 .. array_length(wanted, 1) loop
+    continue when exists (select 1 from pg_roles where rolname = wanted[i][1]);
+    begin
+      execute format('create role %I %s', wanted[i][1], wanted[i][2]);
+    exception when unique_violation or duplicate_object then
+      null;
+    end;
+  end loop;
 end
 $$;
 
