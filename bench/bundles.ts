@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { bundleBytesByPackage, JOB_NAMES, synthesizeBundles } from '../test/lib/bundles';
 import type { BenchOptions } from './main';
-import { print } from './support';
+import { print, spread } from './support';
 
 const NODE = join(__dirname, '..', 'node_modules', '.bin', 'node');
 const run = promisify(execFile);
@@ -12,12 +12,6 @@ const run = promisify(execFile);
 const SAMPLES = 5;
 /** Packages listed per bundle. */
 const TOP_PACKAGES = 8;
-
-/** `median [min–max]` of some milliseconds. */
-function spread(ms: number[]): string {
-  const sorted = [...ms].sort((a, b) => a - b);
-  return `${sorted[Math.floor(sorted.length / 2)].toFixed(0)} [${sorted[0].toFixed(0)}–${sorted[sorted.length - 1].toFixed(0)}]`;
-}
 
 /** Wall time of one fresh Node process running `code`, and what it printed. */
 async function timedProcess(code: string): Promise<{ wallMs: number; stdout: string }> {

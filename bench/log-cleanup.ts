@@ -3,11 +3,10 @@ import { promisify } from 'node:util';
 import type { LocalStack } from '../local/stack';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Database } from '../local/db/database';
-import { createJobDeps, runJob } from '../lambdas/shared/job';
 import { createServiceClient } from '../lambdas/shared/supabase';
-import { logCleanupJob } from '../lambdas/log-cleanup/job';
 import type { BenchOptions } from './main';
-import { print, startBenchStack, trackPeakRss } from './support';
+import { synthesizeBundles } from '../test/lib/bundles';
+import { preparedDatabase, print, spread, trackPeakRss } from './support';
 
 const run = promisify(execFile);
 /** The job's "now": rows are seeded 40 to 90 days before it, all past the 30-day retention. */
@@ -17,9 +16,13 @@ const ROWS_PER_USER = 25;
 /** The original cron route's page and batch sizes, for the baseline. */
 const BASELINE_PAGE = 1000;
 const BASELINE_DELETE_BATCH = 100;
+/** Runs per figure (each on a fresh copy of the prepared database); the median is printed, with min and max. */
+const RUNS = 3;
+/** `--large`: one run at this size, with its floor. */
+const LARGE_ROWS = 10_000_000;
 
 /** Inserts `count` eligible rows (failed/expired/completed without a file) in one statement. */
-async function seedEligible(db: Database, count: number): Promise<void> {
+export async function seedEligible(db: Database, count: number): Promise<void> {
   await db.query(`insert into auth.users (id, email) select md5('bench-user:' || u)::uuid, 'b' || u || '@example.com'
                     from generate_series(0, $1::int - 1) u on conflict do nothing`, [Math.ceil(count / ROWS_PER_USER)]);
   await db.query(
@@ -35,21 +38,28 @@ async function seedEligible(db: Database, count: number): Promise<void> {
        from generate_series(1, $1::int) i, lateral (select $4::timestamptz - make_interval(days => 40, secs => (i::float8 / $1) * 50 * 86400)) t(c)`,
     [count, Math.ceil(count / ROWS_PER_USER), Date.now(), NOW.toISOString()],
   );
-  // Rows this old have long been vacuumed (hint bits set, statistics current) on a real table.
-  await db.query('vacuum analyze public.export_logs');
 }
 
-const rate = (rows: number, ms: number) => `${Math.round(rows / (ms / 1000)).toLocaleString('en-US')} rows/s`;
+/** Loads the synthesized bundle as Lambda would and invokes its handler once; prints its time and the process's peak RSS. */
+const INVOKE_BUNDLE = `
+  const { handler } = require(process.argv[1] + '/index.js');
+  const started = performance.now();
+  handler({ scheduledTime: process.argv[2] }, { getRemainingTimeInMillis: () => 900000 - (performance.now() - started) })
+    .then((result) => process.stdout.write('\\n' + JSON.stringify({ bench: { ms: performance.now() - started,
+      rssMb: Math.round(process.resourceUsage().maxRSS / 1024), deleted: result.deleted_count, archived: result.archived_count } }) + '\\n'))
+    .catch((error) => { process.stderr.write(String(error && error.stack || error)); process.exit(1); });`;
 
 /**
- * Our job in a child process of its own, as Lambda runs it, so its peak RSS is the job's and
- * not the local stack's (the HTTP front and the S3 server live in this process).
+ * One run in a child process of its own, so its peak RSS is its own and not the local stack's
+ * (the HTTP front and the S3 server live in this process): the job as Lambda runs it (the
+ * synthesized bundle's handler, Lambda's 15-minute budget), or the original route's way (tsx).
  */
 async function timeJob(stack: LocalStack, rows: number, mode: 'job' | 'baseline' = 'job'): Promise<{ ms: number; rssMb: number }> {
-  const { stdout } = await run(process.execPath, [require.resolve('tsx/cli'), __filename, '--child', mode], {
-    env: { ...process.env, ...stack.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const env = { ...process.env, ...stack.env, POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_REGION: 'eu-west-1' };
+  const args = mode === 'job'
+    ? ['-e', INVOKE_BUNDLE, synthesizeBundles()['log-cleanup'], NOW.toISOString()]
+    : [require.resolve('tsx/cli'), __filename, '--child', mode];
+  const { stdout } = await run(process.execPath, args, { env, maxBuffer: 64 * 1024 * 1024 });
   const line = stdout.split('\n').find((l) => l.startsWith('{"bench"'));
   if (!line) throw new Error(`bench: the job's child printed no result:\n${stdout.slice(-2000)}`);
   const { bench: figures } = JSON.parse(line) as { bench: { ms: number; rssMb: number; deleted: number; archived: number } };
@@ -59,25 +69,14 @@ async function timeJob(stack: LocalStack, rows: number, mode: 'job' | 'baseline'
   return figures;
 }
 
-/** The child: runs the job (or the original route's way) once from the environment and prints its time and peak RSS. */
-async function child(mode: string): Promise<void> {
-  if (mode === 'baseline') {
-    const figures = await timeBaseline(createServiceClient(process.env.SUPABASE_URL as string, process.env.SUPABASE_SERVICE_ROLE_KEY as string));
-    process.stdout.write(`${JSON.stringify({ bench: { ...figures, deleted: figures.rows, archived: 0 } })}\n`);
-    return;
-  }
-  const deps = await createJobDeps(logCleanupJob);
-  const rss = trackPeakRss();
-  const started = Date.now();
-  const result = await runJob(logCleanupJob, deps, { scheduledTime: NOW.toISOString() });
-  const ms = Date.now() - started;
-  rss.stop();
-  const figures = { ms, rssMb: rss.peakMb(), deleted: result.deleted_count, archived: result.archived_count };
-  process.stdout.write(`${JSON.stringify({ bench: figures })}\n`);
+/** The child of the original route's way: runs it once from the environment and prints its time and peak RSS. */
+async function child(): Promise<void> {
+  const figures = await timeBaseline(createServiceClient(process.env.SUPABASE_URL as string, process.env.SUPABASE_SERVICE_ROLE_KEY as string));
+  process.stdout.write(`${JSON.stringify({ bench: { ...figures, deleted: figures.rows, archived: 0 } })}\n`);
 }
 
 if (require.main === module && process.argv[2] === '--child') {
-  child(process.argv[3]).catch((error: unknown) => {
+  child().catch((error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
     process.exitCode = 1;
   });
@@ -116,33 +115,61 @@ async function timeFloor(databaseUrl: string): Promise<number> {
   return Date.now() - started;
 }
 
+/** The database name of a stack's connection, for psql. */
+async function databaseUrlOf(stack: LocalStack, serverUrl: string): Promise<string> {
+  const { rows: [{ name }] } = await stack.db.query<{ name: string }>('select current_database() as name');
+  return Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString();
+}
+
 /**
- * `npm run bench log-cleanup`: rows/s and peak RSS of the job at two sizes (RSS should stay
- * flat), the original route's way at the smaller size, and the psql+gzip floor at the larger one.
+ * `npm run bench log-cleanup`: the job's time and peak RSS at 100k and 1M rows (RSS should stay
+ * flat), the psql+gzip floor beside each 1M run, and the original route's way at 100k; every
+ * figure the median of RUNS runs, each on a fresh copy of one prepared database. `--large` adds
+ * one run at 10M rows with its floor.
  */
 export async function bench(options: BenchOptions): Promise<void> {
+  const runs = options.quick ? 1 : RUNS;
   const [small, large] = options.quick ? [10_000, 20_000] : [100_000, 1_000_000];
-  const stack = await startBenchStack(options.databaseUrl);
-  const { rows: [{ name }] } = await stack.db.query<{ name: string }>('select current_database() as name');
-  const dbUrl = Object.assign(new URL(options.databaseUrl), { pathname: `/${name}` }).toString();
-  try {
-    for (const rows of [small, large]) {
-      await seedEligible(stack.db, rows);
-      const ours = await timeJob(stack, rows);
-      print(`log-cleanup ${rows.toLocaleString('en-US')} rows: archive+delete`, `${(ours.ms / 1000).toFixed(1)} s, ${rate(rows, ours.ms)}`);
-      print(`log-cleanup ${rows.toLocaleString('en-US')} rows: peak RSS`, `${ours.rssMb} MB`);
-      if (rows === large) {
-        await seedEligible(stack.db, rows);
-        const floor = await timeFloor(dbUrl);
-        print(`floor (psql COPY | gzip + DELETE), ${rows.toLocaleString('en-US')} rows`, `${(floor / 1000).toFixed(1)} s, ${rate(rows, floor)}`);
-        print('log-cleanup time / floor', `${(ours.ms / floor).toFixed(2)}x (target <= 3x)`);
+  const label = (rows: number) => `log-cleanup ${rows.toLocaleString('en-US')} rows`;
+  const measured = async (rows: number, times: number, withFloor: boolean) => {
+    const seeded = await preparedDatabase(options.databaseUrl, (db) => seedEligible(db, rows));
+    const job: { ms: number; rssMb: number }[] = [];
+    const floor: number[] = [];
+    try {
+      for (let i = 0; i < times; i++) {
+        const stack = await seeded.start();
+        try { job.push(await timeJob(stack, rows)); } finally { await stack.stop(); }
+        if (!withFloor) continue;
+        const copy = await seeded.start();
+        try { floor.push(await timeFloor(await databaseUrlOf(copy, options.databaseUrl))); } finally { await copy.stop(); }
       }
+      let baseline: { ms: number; rssMb: number }[] = [];
+      if (!withFloor) {
+        for (let i = 0; i < times; i++) {
+          const stack = await seeded.start();
+          try { baseline.push(await timeJob(stack, rows, 'baseline')); } finally { await stack.stop(); }
+        }
+      }
+      return { job, floor, baseline };
+    } finally {
+      await seeded.drop();
     }
-    await seedEligible(stack.db, small);
-    const baseline = await timeJob(stack, small, 'baseline');
-    print(`original route's way ${small.toLocaleString('en-US')} rows (all in memory, delete by 100)`, `${(baseline.ms / 1000).toFixed(1)} s, ${rate(small, baseline.ms)}`);
-    print(`original route's way ${small.toLocaleString('en-US')} rows: peak RSS`, `${baseline.rssMb} MB`);
-  } finally {
-    await stack.stop();
+  };
+  const seconds = (ms: number[]) => `${spread(ms.map((v) => v / 1000), 1)} s`;
+  const rates = (rows: number, ms: number[]) => `${spread(ms.map((v) => rows / (v / 1000)))} rows/s`;
+
+  const first = await measured(small, runs, false);
+  print(`${label(small)}: archive+delete, median [min–max] of ${runs}`, `${seconds(first.job.map((r) => r.ms))}, ${rates(small, first.job.map((r) => r.ms))}`);
+  print(`${label(small)}: peak RSS MB`, spread(first.job.map((r) => r.rssMb)));
+  print(`original route's way ${small.toLocaleString('en-US')} rows (all in memory, delete by 100)`, seconds(first.baseline.map((r) => r.ms)));
+  print(`original route's way ${small.toLocaleString('en-US')} rows: peak RSS MB`, spread(first.baseline.map((r) => r.rssMb)));
+  print(`original route's way / log-cleanup, ${small.toLocaleString('en-US')} rows`, `${spread(first.baseline.map((b, i) => b.ms / first.job[i].ms), 2)}x`);
+
+  for (const [rows, times] of [[large, runs], ...(options.large ? [[LARGE_ROWS, 1]] : [])]) {
+    const { job, floor } = await measured(rows, times, true);
+    print(`${label(rows)}: archive+delete, median [min–max] of ${times}`, `${seconds(job.map((r) => r.ms))}, ${rates(rows, job.map((r) => r.ms))}`);
+    print(`${label(rows)}: peak RSS MB`, spread(job.map((r) => r.rssMb)));
+    print(`floor (psql COPY | gzip + DELETE), ${rows.toLocaleString('en-US')} rows`, seconds(floor));
+    print(`${label(rows)}: time / floor (same run)`, `${spread(job.map((r, i) => r.ms / floor[i]), 2)}x (aim <= 1.5x)`);
   }
 }

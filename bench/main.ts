@@ -19,7 +19,8 @@ const USAGE = `usage: export-ops bench [file-cleanup|log-cleanup|metrics-aggrega
 
 Speed and memory figures of each job on the local stack, printed, never asserted. Needs a
 PostgreSQL server for the large runs (--database-url, else DATABASE_URL, else
-postgres://postgres@127.0.0.1:5432/postgres); bundles needs none. --quick uses small sizes.
+postgres://postgres@127.0.0.1:5432/postgres); bundles needs none. --quick uses small sizes and one
+run per figure; --large adds the 10M-row sizes (minutes of seeding).
 drain: a file backlog drained by the file cleanup's state machine with 1, 2 and 4 workers.
 
 examples:
@@ -30,12 +31,14 @@ examples:
 export interface BenchOptions {
   /** Server to create scratch databases on. */
   databaseUrl: string;
-  /** Small sizes, for checking the benchmark itself runs. */
+  /** Small sizes and one run per figure, for checking the benchmark itself runs. */
   quick: boolean;
+  /** Also the largest sizes (10M rows), once each. */
+  large: boolean;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseCommand('bench', argv, { quick: { type: 'boolean' }, 'database-url': { type: 'string' } }, USAGE, true);
+  const args = parseCommand('bench', argv, { quick: { type: 'boolean' }, large: { type: 'boolean' }, 'database-url': { type: 'string' } }, USAGE, true);
   if (typeof args === 'number') return args;
   const { values, positionals } = args;
   const unknown = positionals.filter((p) => !(p in BENCHES));
@@ -46,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   const options: BenchOptions = {
     databaseUrl: (values['database-url'] as string | undefined) ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     quick: values.quick === true,
+    large: values.large === true,
   };
   const names = positionals.length ? positionals : Object.keys(BENCHES);
   for (const name of names) {

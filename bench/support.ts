@@ -1,11 +1,59 @@
 import { createScratchDatabase } from '../local/db/scratch';
+import type { Database } from '../local/db/database';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../local/stack';
 
-/** A local stack on a scratch database of the benchmark server, dropped on stop. */
-export async function startBenchStack(serverUrl: string, options: LocalStackOptions = {}): Promise<LocalStack> {
-  const scratch = await createScratchDatabase(serverUrl, 'export_ops_bench');
-  const stack = await startLocalStack({ ...options, databaseUrl: scratch.url });
+/** A local stack on a scratch database of the benchmark server (a copy of `template` if given), dropped on stop. */
+export async function startBenchStack(serverUrl: string, options: LocalStackOptions & { template?: string } = {}): Promise<LocalStack> {
+  const { template, ...stackOptions } = options;
+  const scratch = await createScratchDatabase(serverUrl, 'export_ops_bench', { template });
+  const stack = await startLocalStack({ ...stackOptions, databaseUrl: scratch.url });
   return { ...stack, stop: async () => { await stack.stop(); await scratch.drop(); } };
+}
+
+/**
+ * A database prepared once, for runs that each start from an identical copy of it (CREATE
+ * DATABASE … TEMPLATE: the same bytes, statistics and visibility map every time). After
+ * `prepare` (e.g. seeding), the whole database is vacuumed and analyzed, as a live table's old
+ * rows long have been: the jobs' own tables too, whose fresh, never-vacuumed rows made a log
+ * cleanup run take twice as long as on a live project, and by chance.
+ *
+ * @example
+ * const seeded = await preparedDatabase(serverUrl, (db) => seedEligible(db, 1_000_000));
+ * const stack = await seeded.start(); // a fresh copy; stack.stop() drops it
+ * await seeded.drop();
+ */
+export async function preparedDatabase(serverUrl: string, prepare: (db: Database) => Promise<void>) {
+  const template = await createScratchDatabase(serverUrl, 'export_ops_bench_template');
+  try {
+    const stack = await startLocalStack({ databaseUrl: template.url });
+    try {
+      await prepare(stack.db);
+      await stack.db.query('vacuum analyze');
+    } finally {
+      await stack.stop();
+    }
+  } catch (error) {
+    await template.drop();
+    throw error;
+  }
+  return {
+    url: template.url,
+    start: (options: LocalStackOptions = {}) => startBenchStack(serverUrl, { ...options, template: template.name }),
+    drop: () => template.drop(),
+  };
+}
+
+/** The median of repeated measurements. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** `median [min–max]` of repeated measurements, the form every bench figure is printed in. */
+export function spread(values: number[], digits = 0): string {
+  const f = (v: number) => v.toFixed(digits);
+  return `${f(median(values))} [${f(Math.min(...values))}–${f(Math.max(...values))}]`;
 }
 
 /** Samples this process's resident memory every 50 ms; `peakMb()` reads the highest seen. */
@@ -21,4 +69,4 @@ export function trackPeakRss() {
 }
 
 /** One figure per line, label padded so columns line up. */
-export const print = (label: string, value: string | number) => process.stdout.write(`${label.padEnd(60)} ${value}\n`);
+export const print = (label: string, value: string | number) => process.stdout.write(`${label.padEnd(72)} ${value}\n`);

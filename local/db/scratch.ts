@@ -12,18 +12,22 @@ async function adminQuery(serverUrl: string, sql: string): Promise<void> {
 }
 
 /**
- * Creates a new, empty database on a PostgreSQL server, for one test file or one benchmark, so
- * runs never see each other's rows.
+ * Creates a new database on a PostgreSQL server, for one test file or one benchmark, so runs
+ * never see each other's rows: empty, or a copy of `template` (a database nobody is connected to).
  *
  * @example
  * const scratch = await createScratchDatabase(process.env.DATABASE_URL!, 'export_ops_test');
  * // … use scratch.url …
  * await scratch.drop();
  */
-export async function createScratchDatabase(serverUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createScratchDatabase(
+  serverUrl: string,
+  prefix: string,
+  options: { template?: string } = {},
+): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await adminQuery(serverUrl, `create database "${name}"`);
+  await adminQuery(serverUrl, `create database "${name}"${options.template ? ` template "${options.template}"` : ''}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => adminQuery(serverUrl, `drop database if exists "${name}" with (force)`) };
+  return { name, url: url.toString(), drop: () => adminQuery(serverUrl, `drop database if exists "${name}" with (force)`) };
 }
