@@ -46,33 +46,60 @@ const INVOKE_BUNDLE = `
   const started = performance.now();
   handler({ scheduledTime: process.argv[2] }, { getRemainingTimeInMillis: () => 900000 - (performance.now() - started) })
     .then((result) => process.stdout.write('\\n' + JSON.stringify({ bench: { ms: performance.now() - started,
-      rssMb: Math.round(process.resourceUsage().maxRSS / 1024), deleted: result.deleted_count, archived: result.archived_count } }) + '\\n'))
+      rssMb: Math.round(process.resourceUsage().maxRSS / 1024), cpuMs: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e3, deleted: result.deleted_count, archived: result.archived_count } }) + '\\n'))
     .catch((error) => { process.stderr.write(String(error && error.stack || error)); process.exit(1); });`;
+
+/** Seconds of CPU all PostgreSQL server processes on this machine have used (Linux `ps`; NaN elsewhere). */
+async function postgresCpuSeconds(): Promise<number> {
+  try {
+    const { stdout } = await run('ps', ['-C', 'postgres', '-o', 'cputimes=']);
+    return stdout.split('\n').filter(Boolean).reduce((sum, v) => sum + Number(v), 0);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** One run's figures: wall time and peak RSS of the job's process, and where the CPU went. */
+interface JobFigures {
+  ms: number;
+  rssMb: number;
+  /** CPU of the job's process. */
+  cpuMs: number;
+  /** CPU of this process: the local stack's HTTP front and S3 server. */
+  stackCpuMs: number;
+  /** CPU of the PostgreSQL server (its processes, to the second). */
+  postgresCpuMs: number;
+}
 
 /**
  * One run in a child process of its own, so its peak RSS is its own and not the local stack's
  * (the HTTP front and the S3 server live in this process): the job as Lambda runs it (the
  * synthesized bundle's handler, Lambda's 15-minute budget), or the original route's way (tsx).
  */
-async function timeJob(stack: LocalStack, rows: number, mode: 'job' | 'baseline' = 'job'): Promise<{ ms: number; rssMb: number }> {
+async function timeJob(stack: LocalStack, rows: number, mode: 'job' | 'baseline' = 'job'): Promise<JobFigures> {
   const env = { ...process.env, ...stack.env, POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_REGION: 'eu-west-1' };
   const args = mode === 'job'
     ? ['-e', INVOKE_BUNDLE, synthesizeBundles()['log-cleanup'], NOW.toISOString()]
     : [require.resolve('tsx/cli'), __filename, '--child', mode];
+  const stackCpu = process.cpuUsage();
+  const postgresCpu = await postgresCpuSeconds();
   const { stdout } = await run(process.execPath, args, { env, maxBuffer: 64 * 1024 * 1024 });
+  const stackCpuMs = ((used) => (used.user + used.system) / 1e3)(process.cpuUsage(stackCpu));
+  const postgresCpuMs = ((await postgresCpuSeconds()) - postgresCpu) * 1000;
   const line = stdout.split('\n').find((l) => l.startsWith('{"bench"'));
   if (!line) throw new Error(`bench: the job's child printed no result:\n${stdout.slice(-2000)}`);
-  const { bench: figures } = JSON.parse(line) as { bench: { ms: number; rssMb: number; deleted: number; archived: number } };
+  const { bench: figures } = JSON.parse(line) as { bench: { ms: number; rssMb: number; cpuMs: number; deleted: number; archived: number } };
   if (figures.deleted !== rows || (mode === 'job' && figures.archived !== rows)) {
     throw new Error(`bench: expected ${rows} rows archived and deleted, got ${JSON.stringify(figures)}`);
   }
-  return figures;
+  return { ...figures, stackCpuMs, postgresCpuMs };
 }
 
 /** The child of the original route's way: runs it once from the environment and prints its time and peak RSS. */
 async function child(): Promise<void> {
   const figures = await timeBaseline(createServiceClient(process.env.SUPABASE_URL as string, process.env.SUPABASE_SERVICE_ROLE_KEY as string));
-  process.stdout.write(`${JSON.stringify({ bench: { ...figures, deleted: figures.rows, archived: 0 } })}\n`);
+  const cpuMs = (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e3;
+  process.stdout.write(`${JSON.stringify({ bench: { ...figures, cpuMs, deleted: figures.rows, archived: 0 } })}\n`);
 }
 
 if (require.main === module && process.argv[2] === '--child') {
@@ -133,7 +160,7 @@ export async function bench(options: BenchOptions): Promise<void> {
   const label = (rows: number) => `log-cleanup ${rows.toLocaleString('en-US')} rows`;
   const measured = async (rows: number, times: number, withFloor: boolean) => {
     const seeded = await preparedDatabase(options.databaseUrl, (db) => seedEligible(db, rows));
-    const job: { ms: number; rssMb: number }[] = [];
+    const job: JobFigures[] = [];
     const floor: number[] = [];
     try {
       for (let i = 0; i < times; i++) {
@@ -143,7 +170,7 @@ export async function bench(options: BenchOptions): Promise<void> {
         const copy = await seeded.start();
         try { floor.push(await timeFloor(await databaseUrlOf(copy, options.databaseUrl))); } finally { await copy.stop(); }
       }
-      let baseline: { ms: number; rssMb: number }[] = [];
+      const baseline: JobFigures[] = [];
       if (!withFloor) {
         for (let i = 0; i < times; i++) {
           const stack = await seeded.start();
@@ -169,6 +196,9 @@ export async function bench(options: BenchOptions): Promise<void> {
     const { job, floor } = await measured(rows, times, true);
     print(`${label(rows)}: archive+delete, median [min–max] of ${times}`, `${seconds(job.map((r) => r.ms))}, ${rates(rows, job.map((r) => r.ms))}`);
     print(`${label(rows)}: peak RSS MB`, spread(job.map((r) => r.rssMb)));
+    // Where the time goes: the machine has two cores, so the sum over the wall time says how busy it was.
+    print(`${label(rows)}: CPU s of the job / local stack / PostgreSQL`,
+      [job.map((r) => r.cpuMs), job.map((r) => r.stackCpuMs), job.map((r) => r.postgresCpuMs)].map((ms) => spread(ms.map((v) => v / 1000), 1)).join(' / '));
     print(`floor (psql COPY | gzip + DELETE), ${rows.toLocaleString('en-US')} rows`, seconds(floor));
     print(`${label(rows)}: time / floor (same run)`, `${spread(job.map((r, i) => r.ms / floor[i]), 2)}x (aim <= 1.5x)`);
   }

@@ -70,9 +70,11 @@ export async function writePart(dest: ArchiveDestination, part: ArchivePart, pag
         lastKey = { created_at: page.lastCreatedAt as string, id: page.lastId as string };
         rows += page.rows;
         checksum += BigInt(page.checksum);
-        uncompressed += Buffer.byteLength(page.ndjson);
-        hash.update(page.ndjson);
-        if (!gzip.write(page.ndjson)) await once(gzip, 'drain');
+        // Encoded once, for the hash, the count and gzip alike (each would encode the string anew).
+        const bytes = Buffer.from(page.ndjson);
+        uncompressed += bytes.length;
+        hash.update(bytes);
+        if (!gzip.write(bytes)) await once(gzip, 'drain');
       }
       current = await next;
     }
