@@ -5,7 +5,7 @@ import { createServiceClient } from '../lambdas/shared/supabase';
 import { seedExports } from '../local/seed';
 import type { LocalStack } from '../local/stack';
 import type { BenchOptions } from './main';
-import { print, startBenchStack } from './support';
+import { print, spread, startBenchStack } from './support';
 
 const ROOT = join(__dirname, '..');
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
@@ -73,18 +73,31 @@ async function measureBaseline(options: BenchOptions, count: number) {
   }
 }
 
+/** Runs per figure, each on a freshly seeded stack; the median is printed, with min and max. */
+const RUNS = 3;
+
+/**
+ * `npm run bench file-cleanup`: files/s, HTTP calls per 1000 files and peak RSS of the job at
+ * 10k and 100k due files, and the original route's per-row way at 10k beside it, run by run.
+ */
 export async function bench(options: BenchOptions): Promise<void> {
   const [small, large] = options.quick ? [1_000, 5_000] : [10_000, 100_000];
+  const runs = options.quick ? 1 : RUNS;
   for (const size of [small, large]) {
-    const ours = await measureJob(options, size);
-    print(`ours @ ${size}: files deleted`, ours.deleted);
-    print(`ours @ ${size}: files/s`, ours.filesPerSecond.toFixed(0));
-    print(`ours @ ${size}: HTTP calls per 1000 files (target <= 3)`, ours.callsPer1000.toFixed(2));
-    print(`ours @ ${size}: job peak RSS MB (target < 200, flat)`, ours.maxRssMb);
-    if (size === small) {
-      const baseline = await measureBaseline(options, size);
-      print(`original route's per-row way @ ${size}: files/s`, baseline.filesPerSecond.toFixed(0));
-      print(`speed-up @ ${size} (target >= 20x)`, `${(ours.filesPerSecond / baseline.filesPerSecond).toFixed(1)}x`);
+    const ours: Awaited<ReturnType<typeof measureJob>>[] = [];
+    const baseline: Awaited<ReturnType<typeof measureBaseline>>[] = [];
+    for (let i = 0; i < runs; i++) {
+      ours.push(await measureJob(options, size));
+      if (size === small) baseline.push(await measureBaseline(options, size));
+    }
+    const at = `@ ${size.toLocaleString('en-US')}`;
+    print(`ours ${at}: files deleted (each run)`, ours.map((r) => r.deleted).join(', '));
+    print(`ours ${at}: files/s, median [min–max] of ${runs}`, spread(ours.map((r) => r.filesPerSecond)));
+    print(`ours ${at}: HTTP calls per 1000 files (target <= 3)`, spread(ours.map((r) => r.callsPer1000), 2));
+    print(`ours ${at}: job peak RSS MB (target < 200, flat)`, spread(ours.map((r) => r.maxRssMb)));
+    if (baseline.length) {
+      print(`original route's per-row way ${at}: files/s`, spread(baseline.map((r) => r.filesPerSecond)));
+      print(`speed-up ${at}, run by run (target >= 20x)`, `${spread(ours.map((r, i) => r.filesPerSecond / baseline[i].filesPerSecond), 1)}x`);
     }
   }
 }

@@ -1,5 +1,11 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
 import { parseCommand } from '../cli/args';
 import { EXIT } from '../cli/exit-codes';
+import { withSection } from '../lib/settings-docs';
+import { beginBench, printed } from './support';
 
 /**
  * `npm run bench`: speed and memory figures of each job on the local stack, printed, never
@@ -22,6 +28,8 @@ PostgreSQL server for the large runs (--database-url, else DATABASE_URL, else
 postgres://postgres@127.0.0.1:5432/postgres); bundles needs none. --quick uses small sizes and one
 run per figure; --large adds the 10M-row sizes (minutes of seeding).
 drain: a file backlog drained by the file cleanup's state machine with 1, 2 and 4 workers.
+--readme (a full run only: every bench, not --quick) writes the figures, with the date and the
+machine, into README.md's performance section.
 
 examples:
   npm run bench -- --quick
@@ -38,12 +46,16 @@ export interface BenchOptions {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseCommand('bench', argv, { quick: { type: 'boolean' }, large: { type: 'boolean' }, 'database-url': { type: 'string' } }, USAGE, true);
+  const args = parseCommand('bench', argv, { quick: { type: 'boolean' }, large: { type: 'boolean' }, readme: { type: 'boolean' }, 'database-url': { type: 'string' } }, USAGE, true);
   if (typeof args === 'number') return args;
   const { values, positionals } = args;
   const unknown = positionals.filter((p) => !(p in BENCHES));
   if (unknown.length) {
     process.stderr.write(`export-ops bench: unknown benchmark "${unknown[0]}" (have: ${Object.keys(BENCHES).join(', ')})\n`);
+    return EXIT.usage;
+  }
+  if (values.readme && (positionals.length || values.quick)) {
+    process.stderr.write('export-ops bench: --readme writes the figures of a full run: give no bench names and no --quick\n');
     return EXIT.usage;
   }
   const options: BenchOptions = {
@@ -53,9 +65,39 @@ export async function main(argv: string[]): Promise<number> {
   };
   const names = positionals.length ? positionals : Object.keys(BENCHES);
   for (const name of names) {
-    const load = BENCHES[name];
-    process.stdout.write(`\n== ${name} ==\n`);
-    await (await load()).bench(options);
+    beginBench(name);
+    await (await BENCHES[name]()).bench(options);
+  }
+  if (values.readme) {
+    const readme = join(__dirname, '..', 'README.md');
+    writeFileSync(readme, withSection(readFileSync(readme, 'utf8'), 'bench', figuresTable(await machine(options.databaseUrl))));
+    process.stdout.write('\nREADME.md: performance figures rewritten\n');
   }
   return EXIT.done;
+}
+
+/** What the figures were measured on: CPUs, memory, kernel, Node and the PostgreSQL server. */
+async function machine(databaseUrl: string): Promise<string> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows: [{ server_version: pg }] } = await client.query<{ server_version: string }>('show server_version');
+    const cpu = cpus();
+    return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}, PostgreSQL ${pg.split(' ')[0]}`;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The figures of this run as the README's table, with the date and the machine. */
+function figuresTable(machineLine: string): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  return [
+    `Written by \`npm run bench -- --readme\` on ${new Date().toISOString().slice(0, 10)}, ${machineLine}. ` +
+      'Each figure is printed as the bench printed it: median [min–max] of the runs it names.',
+    '',
+    '| bench | figure | value |',
+    '|---|---|---|',
+    ...printed.map((f) => `| ${f.bench} | ${cell(f.label.trim())} | ${cell(f.value)} |`),
+  ].join('\n');
 }

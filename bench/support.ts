@@ -68,5 +68,17 @@ export function trackPeakRss() {
   };
 }
 
-/** One figure per line, label padded so columns line up. */
-export const print = (label: string, value: string | number) => process.stdout.write(`${label.padEnd(72)} ${value}\n`);
+/** Every figure printed in this process, by bench, for the README's table (`npm run bench -- --readme`). */
+export const printed: Array<{ bench: string; label: string; value: string }> = [];
+let currentBench = '';
+/** Names the bench whose figures follow. */
+export function beginBench(name: string): void {
+  currentBench = name;
+  process.stdout.write(`\n== ${name} ==\n`);
+}
+
+/** One figure per line, label padded so columns line up; recorded in {@link printed}. */
+export function print(label: string, value: string | number): void {
+  printed.push({ bench: currentBench, label, value: String(value) });
+  process.stdout.write(`${label.padEnd(72)} ${value}\n`);
+}

@@ -74,15 +74,16 @@ export function contextTable(settings: SettingsTable = SETTINGS): string {
 }
 
 /**
- * `doc` with the part between its `section` markers replaced by `content`.
+ * `doc` with the part between its `<!-- name:begin … -->` and `<!-- name:end -->` markers
+ * replaced by `content` (generated parts of the docs: settings tables, the bench's figures).
  *
  * @example
- * withSection('a\n<!-- settings:env:begin -->\nold\n<!-- settings:env:end -->\n', 'env', 'new')
+ * withSection('a\n<!-- settings:env:begin -->\nold\n<!-- settings:env:end -->\n', 'settings:env', 'new')
  * // 'a\n<!-- settings:env:begin -->\nnew\n<!-- settings:env:end -->\n'
  */
-export function withSection(doc: string, section: string, content: string): string {
-  const pattern = new RegExp(`(<!-- settings:${section}:begin[^>]*-->\\n)[\\s\\S]*?(<!-- settings:${section}:end -->)`);
-  if (!pattern.test(doc)) throw new Error(`no <!-- settings:${section}:begin --> … <!-- settings:${section}:end --> markers`);
+export function withSection(doc: string, name: string, content: string): string {
+  const pattern = new RegExp(`(<!-- ${name}:begin[^>]*-->\\n)[\\s\\S]*?(<!-- ${name}:end -->)`);
+  if (!pattern.test(doc)) throw new Error(`no <!-- ${name}:begin --> … <!-- ${name}:end --> markers`);
   return doc.replace(pattern, (_, begin: string, end: string) => `${begin}${content}\n${end}`);
 }
 
@@ -95,6 +96,6 @@ export function withSection(doc: string, section: string, content: string): stri
 export function settingsDocs(root: string, settings: SettingsTable = SETTINGS): Array<{ file: string; current: string; expected: string }> {
   return SETTINGS_DOCS.map(({ file, section, render }) => {
     const current = fs.readFileSync(path.join(root, file), 'utf8');
-    return { file, current, expected: withSection(current, section, render(settings)) };
+    return { file, current, expected: withSection(current, `settings:${section}`, render(settings)) };
   });
 }

@@ -21,8 +21,8 @@ describe('generated configuration tables', () => {
 
   test('only the marked part is replaced; missing markers are an error', () => {
     const doc = 'before\n<!-- settings:env:begin (generated) -->\nold\nrows\n<!-- settings:env:end -->\nafter\n';
-    expect(withSection(doc, 'env', 'new')).toBe('before\n<!-- settings:env:begin (generated) -->\nnew\n<!-- settings:env:end -->\nafter\n');
-    expect(() => withSection('no markers', 'env', 'new')).toThrow(/settings:env:begin/);
+    expect(withSection(doc, 'settings:env', 'new')).toBe('before\n<!-- settings:env:begin (generated) -->\nnew\n<!-- settings:env:end -->\nafter\n');
+    expect(() => withSection('no markers', 'settings:env', 'new')).toThrow(/settings:env:begin/);
   });
 
   test('a pipe in a doc line cannot break its row', () => {
