@@ -66,7 +66,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const cleanups: (() => Promise<unknown>)[] = [];
   if (!options.storageDir) cleanups.push(() => rm(storageDir, { recursive: true, force: true }));
   const stop = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => undefined);
   };
 
   try {

@@ -41,7 +41,7 @@ export interface RowKey {
 export interface Page {
   rows: number;
   ndjson: string;
-  /** Sum of a 64-bit hash of each line, as decimal text (what the delete recomputes). */
+  /** Sum of a 64-bit hash of each row's version (id, xmin, finish time), as decimal text: what the delete recomputes. */
   checksum: string;
   lastCreatedAt: string | null;
   lastId: string | null;
@@ -57,7 +57,7 @@ export interface PartManifest {
   last_key: { created_at: string; id: string } | null;
   /** SHA-256 (hex) of the uncompressed NDJSON. */
   sha256: string;
-  /** The database's checksum of the rows, which the delete recomputes from the rows it removes. */
+  /** The database's checksum of the rows' versions, which the delete recomputes from the rows it removes. */
   row_checksum: string;
   uncompressed_bytes: number;
   /** Size of the stored (gzip) object. */

@@ -18,6 +18,10 @@ function wrap(client: Pick<PoolClient, 'query'>): Queryable {
 
 export async function openPostgres(databaseUrl: string): Promise<Database> {
   const pool = new Pool({ connectionString: databaseUrl, max: POOL_SIZE });
+  // An idle connection lost (the server restarted, the database was dropped under it): the pool
+  // discards it and connects anew on the next query. Without a listener, node-postgres's 'error'
+  // event would end the whole process (it ended a bench run, hiding whatever came first).
+  pool.on('error', () => undefined);
   // Fail at start-up with the server's own message rather than on the first request.
   await pool.query('select 1');
   const direct = wrap(pool);
