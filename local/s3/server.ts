@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,6 +28,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   // s3rver is CommonJS without types; loaded lazily so Lambda bundles never include it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const S3rver = require('s3rver');
+  waitForFlushedPuts();
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'export-ops-s3-')));
   const server = new S3rver({
     address: '127.0.0.1',
@@ -43,5 +44,30 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       await server.close();
       if (!options.directory) await rm(directory, { recursive: true, force: true });
     },
+  };
+}
+
+/** How long a PUT waits for s3rver's file to hold all its bytes before answering anyway. */
+const FLUSH_WAIT_MS = 5_000;
+let putsWaitForFlush = false;
+
+/**
+ * s3rver answers a PUT once the body has passed through its hash, before its write stream has
+ * flushed the file (lib/stores/filesystem.js, putObject), so a HEAD right after the PUT can
+ * stat a file still short: `ContentLength: 0` for a 7-byte object, seen under load. S3 itself
+ * is read-after-write consistent, so each PUT here answers only once the file holds every byte.
+ */
+function waitForFlushedPuts(): void {
+  if (putsWaitForFlush) return;
+  putsWaitForFlush = true;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const FilesystemStore = require('s3rver/lib/stores/filesystem');
+  const putObject = FilesystemStore.prototype.putObject;
+  FilesystemStore.prototype.putObject = async function (this: { getResourcePath(b: string, k: string, t: string): string }, object: { bucket: string; key: string }) {
+    const result: { size: number } = await putObject.call(this, object);
+    const file = this.getResourcePath(object.bucket, object.key, 'object');
+    const deadline = Date.now() + FLUSH_WAIT_MS;
+    while ((await stat(file)).size < result.size && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    return result;
   };
 }
