@@ -119,7 +119,7 @@ export async function bench(options: BenchOptions): Promise<void> {
       first += size;
     }
     await stack.db.query('vacuum analyze');
-    print(`rows inserted (generate_series, one statement)`, `${background.toLocaleString('en')} in ${(seedMs / 1000).toFixed(1)} s`);
+    print(`rows inserted (generate_series, ${INSERT_CHUNK_ROWS.toLocaleString('en')} per statement)`, `${background.toLocaleString('en')} in ${(seedMs / 1000).toFixed(1)} s`);
 
     // One hour among the background rows, over TIMED_WINDOWS different hours (after one warm-up call).
     const hourAt = (k: number) => new Date(historyStart.getTime() + (24 * 10 + k) * HOUR_MS);
