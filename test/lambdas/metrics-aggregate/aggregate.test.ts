@@ -101,6 +101,37 @@ describe(`metrics aggregation in SQL (${databaseMode})`, () => {
     expect(statsFor(await deps.windows.aggregateWindow(window)).total).toBe(before.total);
   });
 
+  it("answers the same from the app's rows where export_ops.exports has no mirror of their metric columns (rows not written since the mirror was added)", async () => {
+    const hours = [end - 8 * HOUR, end - 7 * HOUR, end - 6 * HOUR];
+    const answers = async () => Promise.all(hours.map((s) => deps.windows.aggregateWindow({ start: new Date(s), end: new Date(s + HOUR) }, 5)));
+    const mirrored = await answers();
+    // Every other row of those hours loses its mirror, as a row tracked before 20261130000400 has none.
+    const { rows: unmirrored } = await stack.db.query(
+      `update export_ops.exports set metric_format = null, metric_file_size = null, metric_conversation_count = null, metric_error_kind = null
+        where finished_at >= $1 and finished_at < $2 and ('x' || left(id::text, 1))::bit(4)::int % 2 = 0 returning id`,
+      [new Date(hours[0]).toISOString(), new Date(hours[2] + HOUR).toISOString()],
+    );
+    expect(unmirrored.length).toBeGreaterThan(10);
+    const rounded = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' ? Number(x.toFixed(6)) : x)));
+    expect(rounded(await answers())).toEqual(rounded(mirrored));
+
+    // An app write brings the mirror back, with what the app wrote: a failed row's new message is its new kind.
+    const { rows: [changed] } = await stack.db.query<{ id: string }>(
+      `update public.export_logs set error_message = 'QuotaError: too many exports'
+        where id = (select x.id from export_ops.exports x where x.status = 'failed' and x.metric_format is null
+                       and x.finished_at >= $1 and x.finished_at < $2 limit 1)
+        returning id`,
+      [new Date(hours[0]).toISOString(), new Date(hours[0] + HOUR).toISOString()],
+    );
+    expect(changed).toBeDefined();
+    const { rows: [mirror] } = await stack.db.query<{ error_kind: string; format: string | null }>(
+      'select metric_error_kind as error_kind, metric_format as format from export_ops.exports where id = $1', [changed.id]);
+    expect(mirror.format).not.toBeNull();
+    expect(mirror.error_kind).toBe('QuotaError');
+    const after = await deps.windows.aggregateWindow({ start: new Date(hours[0]), end: new Date(hours[0] + HOUR) }, 5);
+    expect(after.error_kinds.QuotaError).toBe(1);
+  });
+
   it('keeps the answer bounded: at most 20 error kinds, the rest summed', async () => {
     const start = end + 5 * HOUR; // an hour of its own, after the history
     await stack.db.query(

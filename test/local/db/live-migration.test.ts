@@ -31,6 +31,12 @@ const STEP = 2_000;
 const MAX_APP_WAIT_MS = 1_000;
 const FIRST_FILE = '20261129000000_export_ops.sql';
 /**
+ * The one other file an app write may wait for: it adds the metric mirror's columns to
+ * export_ops.exports, which the triggers write on every app write, and holds that lock for the
+ * ALTER alone (the waits it causes are in the latency test below).
+ */
+const METRIC_COLUMNS_FILE = '20261130000400_metric_columns.sql';
+/**
  * Locks no app statement waits for (they conflict with none of ACCESS SHARE, ROW SHARE and ROW
  * EXCLUSIVE). Creating a LANGUAGE SQL function that names export_logs takes them: its body is
  * parsed and analysed (check_function_bodies), as a query would be.
@@ -91,11 +97,12 @@ describeOnServer(`migrating a live export_logs under app load (${mode})`, () => 
     await drop();
   });
 
-  test('each file applies in its own BEGIN … COMMIT; only the first takes a lock on export_logs that app writes wait for', async () => {
+  test('each file applies in its own BEGIN … COMMIT; only the first takes a lock on export_logs that app writes wait for, and one other file one on export_ops.exports', async () => {
     expect(Object.keys(first.locks)).toHaveLength((await listMigrations()).length);
     expect(first.locks[FIRST_FILE].filter((l) => l.startsWith('export_logs ') && blocksApp(l))).toEqual(['export_logs ShareRowExclusiveLock']);
+    expect(first.locks[METRIC_COLUMNS_FILE].filter(blocksApp)).toEqual(['export_ops.exports AccessExclusiveLock']);
     for (const [file, locks] of Object.entries(first.locks)) {
-      if (file !== FIRST_FILE) expect({ file, locks: locks.filter(blocksApp) }).toEqual({ file, locks: [] });
+      if (file !== FIRST_FILE && file !== METRIC_COLUMNS_FILE) expect({ file, locks: locks.filter(blocksApp) }).toEqual({ file, locks: [] });
     }
     expect((await admin.query(TRACK_TRIGGERS)).rows[0].n).toBe(4);
   });
