@@ -168,7 +168,7 @@ export async function bench(options: BenchOptions): Promise<void> {
     for (let k = 0; k < TIMED_STATUS_CALLS; k++) {
       const { ms, value } = await timeIt(() => readStatus(supabase, config, new Date()));
       statusMs.push(ms);
-      due = `${value.files.due_capped ? 'more than ' : ''}${value.files.due.toLocaleString('en')} files due, ${value.logs.eligible.toLocaleString('en')} log rows eligible`;
+      due = `${value.files.due_capped ? 'more than ' : ''}${value.files.due.toLocaleString('en')} files due, ${value.logs.eligible_capped ? 'more than ' : ''}${value.logs.eligible.toLocaleString('en')} log rows eligible`;
     }
     print(`status among ${background.toLocaleString('en')} rows (${due}), ms, median [min–max] of ${TIMED_STATUS_CALLS}`, `${spread(statusMs, 1)} (aim < 20)`);
     print('peak RSS of this process (stack + bench)', `${rss.peakMb()} MB`);
