@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { JOB_PROCESS_ENV } from '../lib/scheduled-job';
 import { bundleBytesByPackage, JOB_NAMES, synthesizeBundles } from '../test/lib/bundles';
 import type { BenchOptions } from './main';
 import { print, spread } from './support';
@@ -13,10 +14,10 @@ const SAMPLES = 5;
 /** Packages listed per bundle. */
 const TOP_PACKAGES = 8;
 
-/** Wall time of one fresh Node process running `code`, and what it printed. */
+/** Wall time of one fresh Node process running `code` as Lambda starts a job's (JOB_PROCESS_ENV), and what it printed. */
 async function timedProcess(code: string): Promise<{ wallMs: number; stdout: string }> {
   const started = performance.now();
-  const { stdout } = await run(NODE, ['-e', code]);
+  const { stdout } = await run(NODE, ['-e', code], { env: { ...process.env, ...JOB_PROCESS_ENV } });
   return { wallMs: performance.now() - started, stdout };
 }
 

@@ -5,6 +5,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Database } from '../local/db/database';
 import { createServiceClient } from '../lambdas/shared/supabase';
 import type { BenchOptions } from './main';
+import { JOB_PROCESS_ENV } from '../lib/scheduled-job';
 import { synthesizeBundles } from '../test/lib/bundles';
 import { preparedDatabase, print, spread, trackPeakRss } from './support';
 
@@ -77,7 +78,8 @@ interface JobFigures {
  * synthesized bundle's handler, Lambda's 15-minute budget), or the original route's way (tsx).
  */
 async function timeJob(stack: LocalStack, rows: number, mode: 'job' | 'baseline' = 'job'): Promise<JobFigures> {
-  const env = { ...process.env, ...stack.env, POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_REGION: 'eu-west-1' };
+  // The bundle runs as Lambda starts it (JOB_PROCESS_ENV); the original route's way as it ran before.
+  const env = { ...process.env, ...stack.env, ...(mode === 'job' ? JOB_PROCESS_ENV : {}), POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_REGION: 'eu-west-1' };
   const args = mode === 'job'
     ? ['-e', INVOKE_BUNDLE, synthesizeBundles()['log-cleanup'], NOW.toISOString()]
     : [require.resolve('tsx/cli'), __filename, '--child', mode];

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { JOB_PROCESS_ENV } from '../../lib/scheduled-job';
 import { seedExports } from '../../local/seed';
 import type { LocalStack } from '../../local/stack';
 import { startTestStack } from '../support/stack';
@@ -33,8 +34,8 @@ describe('synthesized function bundles', () => {
 
   /** Runs a bundle's handler in a fresh Node 24 process against the local stack; its result. */
   async function invoke(job: string, event: object): Promise<Record<string, unknown>> {
-    const { stdout } = await run(NODE, ['--enable-source-maps', '-e', INVOKE, bundles[job], JSON.stringify(event)], {
-      env: { PATH: process.env.PATH, ...stack.env, AWS_REGION: 'eu-west-1' },
+    const { stdout } = await run(NODE, ['-e', INVOKE, bundles[job], JSON.stringify(event)], {
+      env: { PATH: process.env.PATH, ...stack.env, ...JOB_PROCESS_ENV, AWS_REGION: 'eu-west-1' },
     });
     const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
     expect(line).toBeDefined();

@@ -6,6 +6,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { SettingsTable } from '../../lambdas/shared/setting-kinds';
 import { SETTINGS } from '../../lambdas/shared/settings';
 import { ExportOpsStack } from '../../lib/export-ops-stack';
+import { JOB_PROCESS_ENV } from '../../lib/scheduled-job';
 import { exportOpsStack, FIXTURE_HANDLERS, nagFindings, testApp } from './helpers';
 
 const functions = (template: Template) =>
@@ -32,7 +33,7 @@ describe('ExportOpsStack', () => {
   test('each function gets its sizing and environment', () => {
     const fns = functions(Template.fromStack(exportOpsStack()));
     const secretId = { Ref: expect.stringMatching(/^ServiceRoleKey/) };
-    const common = { SUPABASE_URL: 'https://abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY_SECRET_ID: secretId, NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_METRICS_NAMESPACE: 'ExportOps' };
+    const common = { SUPABASE_URL: 'https://abc.supabase.co', SUPABASE_SERVICE_ROLE_KEY_SECRET_ID: secretId, ...JOB_PROCESS_ENV, POWERTOOLS_METRICS_NAMESPACE: 'ExportOps' };
     expect(fns['file-cleanup']).toMatchObject({ MemorySize: 512, Timeout: 900, Environment: { Variables: {
       ...common, EXPORTS_BUCKET: 'exports', FILE_RETENTION_HOURS: '24', FILE_GRACE_HOURS: '0',
       ORPHAN_GRACE_HOURS: '48', DELETE_ORPHANS: 'false', MAX_FILE_ATTEMPTS: '5' } } });
@@ -40,11 +41,11 @@ describe('ExportOpsStack', () => {
       ...common, ARCHIVE_BUCKET: { Ref: expect.stringMatching(/^ArchiveBucket/) }, ARCHIVE_PREFIX: 'export-logs', LOG_RETENTION_DAYS: '30',
       ARCHIVE_ENABLED: 'true', ALLOW_UNARCHIVED_DELETE: 'false' } } });
     expect(fns['metrics-aggregate']).toMatchObject({ MemorySize: 256, Timeout: 600, Environment: { Variables: { ...common, METRICS_LAG_MINUTES: '15' } } });
-    // Only the settings each job uses (the settings table's `jobs`), besides NODE_OPTIONS.
+    // Only the settings each job uses (the settings table's `jobs`), besides how its process runs (JOB_PROCESS_ENV).
     const usedBy = (job: string) => new Set(Object.values(SETTINGS as SettingsTable)
       .filter((s) => s.env !== undefined && (s.jobs === 'all' || (s.jobs as readonly string[]).includes(job))).map((s) => s.env));
     for (const job of ['file-cleanup', 'log-cleanup', 'metrics-aggregate']) {
-      const foreign = Object.keys(fns[job].Environment.Variables).filter((name) => name !== 'NODE_OPTIONS' && !usedBy(job).has(name));
+      const foreign = Object.keys(fns[job].Environment.Variables).filter((name) => !(name in JOB_PROCESS_ENV) && !usedBy(job).has(name));
       expect({ job, foreign }).toEqual({ job, foreign: [] });
     }
     expect(fns['file-cleanup'].Environment.Variables).not.toHaveProperty('METRICS_LAG_MINUTES');

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { TimeZone } from 'aws-cdk-lib';
 import { METRICS } from '../../lambdas/shared/metric-catalog';
-import { ScheduledJob } from '../../lib/scheduled-job';
+import { JOB_PROCESS_ENV, ScheduledJob } from '../../lib/scheduled-job';
 import { FIXTURE_ENTRY, nagFindings, testStack } from './helpers';
 
 function setup(extra: Partial<ConstructorParameters<typeof ScheduledJob>[2]> = {}) {
@@ -32,7 +32,7 @@ describe('ScheduledJob', () => {
       Environment: {
         Variables: {
           EXPORTS_BUCKET: 'exports',
-          NODE_OPTIONS: '--enable-source-maps',
+          ...JOB_PROCESS_ENV,
           POWERTOOLS_SERVICE_NAME: 'file-cleanup',
           POWERTOOLS_METRICS_NAMESPACE: 'ExportOps',
         },
