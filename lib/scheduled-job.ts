@@ -31,8 +31,9 @@ export const BUNDLE_METAFILE_CONTEXT = 'export-ops:bundleMetafile';
  *   log cleanup's V8 heap holds ~20 MB and its buffers 5-40 MB), but without them its resident
  *   memory grew with the run's length, to 200 MB over 1M rows: V8's young generation grew to
  *   ~150 MB committed, and glibc gave each thread that compresses (zlib runs on libuv's pool) a
- *   malloc arena of its own. With both, the same run peaks at ~160 MB, no slower (measured with
- *   `npm run bench -- log-cleanup`).
+ *   malloc arena of its own. With both, one 1M-row run of the bundle peaked at 159 MB instead of
+ *   198 MB, no slower. In `npm run bench -- log-cleanup` (which also loads the source map, +12 MB)
+ *   the peak is 176-186 MB at 1M rows: it still varies with the GC's timing.
  */
 export const JOB_PROCESS_ENV = {
   NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=2',
