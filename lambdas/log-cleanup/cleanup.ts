@@ -10,7 +10,11 @@ export interface CleanupLimits {
    * part's delete holds its row locks for well under a second.
    */
   partRows: number;
-  /** Rows per RPC page: ~3 MB of JSON, so the job's memory stays flat whatever the table size. */
+  /**
+   * Rows per RPC page: ~1.5 MB of JSON. Three pages are in the job at once (one compressed, two
+   * on their way), so this bounds its memory whatever the table size: 5,000-row pages peaked
+   * ~20 MB higher (RSS, 1M rows) and were no faster.
+   */
   pageRows: number;
   /**
    * How long a part stays a run's after its last call to the database (LOG_PART_LEASE_SECONDS).
@@ -26,7 +30,7 @@ export interface CleanupLimits {
 
 export const DEFAULT_LIMITS: CleanupLimits = {
   partRows: 50_000,
-  pageRows: 5_000,
+  pageRows: 2_500,
   partLeaseSeconds: JOB_DEFAULTS.logPartLeaseSeconds,
   unarchivedBatchRows: 10_000,
   partTimeReserveMs: 60_000,

@@ -46,6 +46,14 @@ export class SupabaseLogStore implements LogStore {
   }
 }
 
+/** A page asked for: the key it starts after (null: the part's start) and its answer to come. */
+interface PageRequest {
+  after: RowKey | null;
+  page: Promise<Page>;
+}
+
+const sameKey = (a: RowKey | null, b: RowKey) => a !== null && a.createdAt === b.createdAt && a.id === b.id;
+
 /** One run's parts over supabase-js (see RunParts). */
 class SupabaseRunParts implements RunParts {
   constructor(
@@ -74,15 +82,41 @@ class SupabaseRunParts implements RunParts {
     return { kind: 'part', part: answer.part, resumed: answer.resumed === true };
   }
 
-  /** Page after page (keyset on (created_at, id)); a short page is the last. */
+  /**
+   * Page after page (keyset on (created_at, id)); a short page is the last. The next page is
+   * asked for while this one is still on its way, starting where the part's page ends (read
+   * first, beside the first page) say this one ends; it is used only if this page really ended
+   * there, else asked for again from where it did. A part whose rows changed since its ends were
+   * read is still read as one unbroken chain, each row once.
+   */
   async *rows(partKey: string, pageRows: number): AsyncGenerator<Page> {
-    let after: RowKey | null = null;
-    for (;;) {
-      const page = await this.page(partKey, after, pageRows);
+    const ask = (after: RowKey | null): PageRequest => {
+      const page = this.page(partKey, after, pageRows);
+      page.catch(() => undefined); // awaited when used; a page asked for ahead may go unused
+      return { after, page };
+    };
+    const plannedEnds = this.pageEnds(partKey, pageRows);
+    plannedEnds.catch(() => undefined); // awaited below
+    let current = ask(null);
+    let following = true;
+    for (let index = 0; ; index += 1) {
+      const plannedEnd: RowKey | undefined = following ? (await plannedEnds)[index] : undefined;
+      const ahead: PageRequest | null = plannedEnd ? ask(plannedEnd) : null;
+      const page = await current.page;
       if (page.rows > 0) yield page;
       if (page.rows < pageRows) return;
-      after = { createdAt: page.lastCreatedAt as string, id: page.lastId as string };
+      const end: RowKey = { createdAt: page.lastCreatedAt as string, id: page.lastId as string };
+      following = ahead !== null && sameKey(ahead.after, end);
+      current = following && ahead ? ahead : ask(end);
     }
+  }
+
+  /** Where the part's full pages of `pageRows` should end, in order, as its rows are now. */
+  private async pageEnds(partKey: string, pageRows: number): Promise<RowKey[]> {
+    const ends = must<{ created_at: string; id: string }[]>('export_ops_log_cleanup_page_ends', await this.client.rpc('export_ops_log_cleanup_page_ends', {
+      p_run_id: this.runId, p_part_key: partKey, p_page_rows: pageRows, p_lease_seconds: this.leaseSeconds,
+    }));
+    return ends.map((end) => ({ createdAt: end.created_at, id: end.id }));
   }
 
   /** Rows of the part after `after` (from its start when null), at most `limit`. */

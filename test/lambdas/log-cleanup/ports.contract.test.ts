@@ -179,6 +179,27 @@ describeContract('log-cleanup ports contract', [fake, real], (world) => {
     expect((await w.logs.stats({ cutoff: w.cutoff, userId: null }, false)).open_parts).toBe(3);
   });
 
+  test('rows deleted from and added to a part\'s range while its pages are read: rows() gives each row of the range once, in key order', async () => {
+    const w = await world();
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i += 1) ids.push(await w.addLog({ createdAt: inMonth(w, 2, 2 * i) }));
+    const parts = w.logs.forRun(await w.newRun(), 300);
+    const claim = await parts.claim({ ...byAge(w), partRows: 8, after: null });
+    if (claim.kind !== 'part') throw new Error('expected a part');
+    // Pages of 2 planned to end at rows 2, 4, 6, 8. After the first page: row 5 deleted (the
+    // third page then ends at row 7, not 6) and a row added between rows 7 and 8.
+    const seen: string[] = [];
+    let added = '';
+    for await (const page of parts.rows(claim.part.part_key, 2)) {
+      seen.push(...page.ndjson.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id));
+      if (seen.length === 2) {
+        await w.deleteLog(ids[4]);
+        added = await w.addLog({ createdAt: inMonth(w, 2, 13) });
+      }
+    }
+    expect(seen).toEqual([...ids.slice(0, 4), ids[5], ids[6], added, ids[7]]);
+  });
+
   test('a part another run holds is busy; given back, it is resumed by the next run, and its first run may no longer touch it', async () => {
     const w = await world();
     await seed(w);
