@@ -56,14 +56,15 @@ begin
   if p_page_rows is null or p_page_rows < 1 then
     raise exception 'p_page_rows must be a positive number (got %)', p_page_rows;
   end if;
-  -- The same rows as the page's (log_part_rows joined to the app's table), keys only.
+  -- The page's rows, keys only, from export_ops.exports alone: the page also joins each row to
+  -- the app's table, but the triggers keep the two in step in the app's own transaction, and a
+  -- primary-key probe per row into the app's table made this call 160 ms a part instead of 22.
   select coalesce(json_agg(json_build_object('created_at', k.created_at, 'id', k.id) order by k.n), '[]')
     into result
     from (select x.created_at, x.id, row_number() over (order by x.created_at, x.id) as n
             from (select x.created_at, x.id
                     from export_ops.log_part_rows(part.selector, part.first_created_at, part.first_id,
                                                   part.last_created_at, part.last_id) x
-                   where exists (select 1 from public.export_logs e where e.id = x.id)
                    order by x.created_at, x.id
                    limit p_page_rows::bigint * export_ops.max_page_ends()) x) k
    where k.n % p_page_rows = 0;
