@@ -1,0 +1,20 @@
+-- export-ops: the mirror's triggers plan as the server is set, whatever the caller forces.
+-- Idempotent; PostgreSQL 15-18 and PGlite. Changes one setting of export_ops.track_exports().
+--
+-- Why: the log cleanup's functions run with plan_cache_mode = force_custom_plan (their range
+-- scans need plans made for the part's own bounds), and a function's SET holds for everything
+-- it sets off. Deleting a part's 50,000 rows deletes their mirror rows in track_exports, and
+-- each of those cascades to export_ops.file_claims through the foreign key: a query PostgreSQL's
+-- referential-integrity code prepares once per session to reuse for every row. Forced custom
+-- plans made it plan that query again for each row. perf on a 1M-row log cleanup (PostgreSQL
+-- 15): 25 % of the server's CPU under RI_FKey_cascade_del, most of it in the planner; the
+-- floor's plain DELETE, under the default setting, planned it once.
+--
+-- A SET on the trigger function holds while its statements run and while the cascades they
+-- set off run, and ends when it returns, so the log cleanup's own queries keep their custom
+-- plans. track_exports' statements read only the transition tables and take no parameters:
+-- their plan is the same either way (the app's own writes, under the default, already ran them so).
+--
+-- A later `create or replace function export_ops.track_exports()` resets this setting: it must
+-- carry `set plan_cache_mode = 'auto'` in its header.
+alter function export_ops.track_exports() set plan_cache_mode = 'auto';
