@@ -1,16 +1,9 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createServiceClient } from '../lambdas/shared/supabase';
 import { seedExports } from '../local/seed';
 import type { LocalStack } from '../local/stack';
 import type { BenchOptions } from './main';
+import { invokeBundle } from './run-job';
 import { print, spread, startBenchStack } from './support';
-
-const ROOT = join(__dirname, '..');
-const NODE = join(ROOT, 'node_modules', '.bin', 'node');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const run = promisify(execFile);
 
 /** Fresh stack on a scratch database, seeded with `count` expired exports that all have files. */
 async function seededStack(options: BenchOptions, count: number): Promise<LocalStack> {
@@ -21,20 +14,20 @@ async function seededStack(options: BenchOptions, count: number): Promise<LocalS
 
 const totalRequests = (stack: LocalStack) => [...stack.supabase.requestCounts.values()].reduce((a, b) => a + b, 0);
 
-/** Our job, in its own process (so its RSS is its own): files/s, HTTP calls per 1000 files (all calls of the run, fixed ones included), peak RSS. */
+/**
+ * Our job as Lambda runs it (the bundle, in its own process, so its RSS is its own): files/s,
+ * HTTP calls per 1000 files (all calls of the run, fixed ones included), peak RSS.
+ */
 async function measureJob(options: BenchOptions, count: number) {
   const stack = await seededStack(options, count);
   try {
     const before = totalRequests(stack);
-    const { stdout } = await run(NODE, [TSX, join(__dirname, 'run-job.ts'), 'file-cleanup', JSON.stringify({ scheduledTime: new Date().toISOString() })], {
-      env: { ...process.env, ...stack.env, POWERTOOLS_LOG_LEVEL: 'WARN' },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const { result, maxRssMb } = JSON.parse(stdout.trim().split('\n').pop() as string);
-    // The job's own clock: process start-up (tsx compiling TypeScript) is not the job's speed.
+    const { result, rssMb } = await invokeBundle<{ deleted_count: number; duration_ms: number }>('file-cleanup',
+      { scheduledTime: new Date().toISOString() }, { ...stack.env, POWERTOOLS_LOG_LEVEL: 'WARN' });
+    // The job's own clock, as in its result: the bundle's module load is not the job's speed.
     const seconds = result.duration_ms / 1000;
     const calls = totalRequests(stack) - before;
-    return { deleted: result.deleted_count as number, seconds, filesPerSecond: result.deleted_count / seconds, callsPer1000: (calls / result.deleted_count) * 1000, maxRssMb };
+    return { deleted: result.deleted_count, seconds, filesPerSecond: result.deleted_count / seconds, callsPer1000: (calls / result.deleted_count) * 1000, maxRssMb: rssMb };
   } finally {
     await stack.stop();
   }

@@ -5,8 +5,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Database } from '../local/db/database';
 import { createServiceClient } from '../lambdas/shared/supabase';
 import type { BenchOptions } from './main';
-import { JOB_PROCESS_ENV } from '../lib/scheduled-job';
-import { synthesizeBundles } from '../test/lib/bundles';
+import { type BundleRun, invokeBundle } from './run-job';
 import { preparedDatabase, print, spread, trackPeakRss } from './support';
 
 const run = promisify(execFile);
@@ -41,15 +40,6 @@ export async function seedEligible(db: Database, count: number): Promise<void> {
   );
 }
 
-/** Loads the synthesized bundle as Lambda would and invokes its handler once; prints its time and the process's peak RSS. */
-const INVOKE_BUNDLE = `
-  const { handler } = require(process.argv[1] + '/index.js');
-  const started = performance.now();
-  handler({ scheduledTime: process.argv[2] }, { getRemainingTimeInMillis: () => 900000 - (performance.now() - started) })
-    .then((result) => process.stdout.write('\\n' + JSON.stringify({ bench: { ms: performance.now() - started,
-      rssMb: Math.round(process.resourceUsage().maxRSS / 1024), cpuMs: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e3, deleted: result.deleted_count, archived: result.archived_count } }) + '\\n'))
-    .catch((error) => { process.stderr.write(String(error && error.stack || error)); process.exit(1); });`;
-
 /** Seconds of CPU all PostgreSQL server processes on this machine have used (Linux `ps`; NaN elsewhere). */
 async function postgresCpuSeconds(): Promise<number> {
   try {
@@ -73,35 +63,40 @@ interface JobFigures {
 }
 
 /**
- * One run in a child process of its own, so its peak RSS is its own and not the local stack's
- * (the HTTP front and the S3 server live in this process): the job as Lambda runs it (the
- * synthesized bundle's handler, Lambda's 15-minute budget), or the original route's way (tsx).
+ * One run in a child process of its own, so its peak RSS is its own and not the local stack's:
+ * the job as Lambda runs it (invokeBundle), or the original route's way (tsx).
  */
 async function timeJob(stack: LocalStack, rows: number, mode: 'job' | 'baseline' = 'job'): Promise<JobFigures> {
-  // The bundle runs as Lambda starts it (JOB_PROCESS_ENV); the original route's way as it ran before.
-  const env = { ...process.env, ...stack.env, ...(mode === 'job' ? JOB_PROCESS_ENV : {}), POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_REGION: 'eu-west-1' };
-  const args = mode === 'job'
-    ? ['-e', INVOKE_BUNDLE, synthesizeBundles()['log-cleanup'], NOW.toISOString()]
-    : [require.resolve('tsx/cli'), __filename, '--child', mode];
   const stackCpu = process.cpuUsage();
   const postgresCpu = await postgresCpuSeconds();
-  const { stdout } = await run(process.execPath, args, { env, maxBuffer: 64 * 1024 * 1024 });
+  const figures = mode === 'job'
+    ? await invokeBundle<{ deleted_count: number; archived_count: number }>('log-cleanup', { scheduledTime: NOW.toISOString() },
+      { ...stack.env, POWERTOOLS_LOG_LEVEL: 'ERROR' })
+    : await runBaselineChild(stack);
   const stackCpuMs = ((used) => (used.user + used.system) / 1e3)(process.cpuUsage(stackCpu));
   const postgresCpuMs = ((await postgresCpuSeconds()) - postgresCpu) * 1000;
-  const line = stdout.split('\n').find((l) => l.startsWith('{"bench"'));
-  if (!line) throw new Error(`bench: the job's child printed no result:\n${stdout.slice(-2000)}`);
-  const { bench: figures } = JSON.parse(line) as { bench: { ms: number; rssMb: number; cpuMs: number; deleted: number; archived: number } };
-  if (figures.deleted !== rows || (mode === 'job' && figures.archived !== rows)) {
-    throw new Error(`bench: expected ${rows} rows archived and deleted, got ${JSON.stringify(figures)}`);
+  const { deleted_count: deleted, archived_count: archived } = figures.result;
+  if (deleted !== rows || (mode === 'job' && archived !== rows)) {
+    throw new Error(`bench: expected ${rows} rows archived and deleted, got ${JSON.stringify(figures.result)}`);
   }
-  return { ...figures, stackCpuMs, postgresCpuMs };
+  return { ms: figures.ms, rssMb: figures.rssMb, cpuMs: figures.cpuMs, stackCpuMs, postgresCpuMs };
+}
+
+/** The original route's way in a child process (tsx), run as it ran before: no Lambda settings. */
+async function runBaselineChild(stack: LocalStack) {
+  const env = { ...process.env, ...stack.env, AWS_REGION: 'eu-west-1' };
+  const { stdout } = await run(process.execPath, [require.resolve('tsx/cli'), __filename, '--child'], { env, maxBuffer: 64 * 1024 * 1024 });
+  const line = stdout.split('\n').find((l) => l.startsWith('{"bench"'));
+  if (!line) throw new Error(`bench: the original way's child printed no result:\n${stdout.slice(-2000)}`);
+  return (JSON.parse(line) as { bench: BundleRun<{ deleted_count: number; archived_count: number }> }).bench;
 }
 
 /** The child of the original route's way: runs it once from the environment and prints its time and peak RSS. */
 async function child(): Promise<void> {
   const figures = await timeBaseline(createServiceClient(process.env.SUPABASE_URL as string, process.env.SUPABASE_SERVICE_ROLE_KEY as string));
   const cpuMs = (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e3;
-  process.stdout.write(`${JSON.stringify({ bench: { ...figures, cpuMs, deleted: figures.rows, archived: 0 } })}\n`);
+  const result = { deleted_count: figures.rows, archived_count: 0 };
+  process.stdout.write(`${JSON.stringify({ bench: { result, ms: figures.ms, rssMb: figures.rssMb, cpuMs } })}\n`);
 }
 
 if (require.main === module && process.argv[2] === '--child') {
