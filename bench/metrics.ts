@@ -4,7 +4,7 @@ import { loadConfig } from '../lambdas/shared/config';
 import { createServiceClient } from '../lambdas/shared/supabase';
 import type { Database } from '../local/db/database';
 import type { BenchOptions } from './main';
-import { median, print, spread, startBenchStack, trackPeakRss } from './support';
+import { collectGarbage, median, print, spread, startBenchStack, trackPeakRss } from './support';
 
 /**
  * Metrics job: one hour aggregated in SQL among a large table (ms per window, answer bytes), and
@@ -79,7 +79,9 @@ export async function seedHistory(db: Database, background: number, crowded: num
   return { historyStart, crowdedStarts, seedMs };
 }
 
+/** Times one call, after a full collection of the garbage earlier calls left (see collectGarbage). */
 async function timeIt<T>(fn: () => PromiseLike<T>): Promise<{ ms: number; value: T }> {
+  collectGarbage();
   const t = performance.now();
   const value = await fn();
   return { ms: performance.now() - t, value };
