@@ -5,7 +5,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Database } from '../local/db/database';
 import { createServiceClient } from '../lambdas/shared/supabase';
 import type { BenchOptions } from './main';
-import { type BundleRun, invokeBundle } from './run-job';
+import { type BundleRun, invokeBundle, peakRssFigure } from './run-job';
 import { preparedDatabase, print, spread, trackPeakRss } from './support';
 
 const run = promisify(execFile);
@@ -54,6 +54,7 @@ async function postgresCpuSeconds(): Promise<number> {
 interface JobFigures {
   ms: number;
   rssMb: number;
+  rssAtExit?: BundleRun<unknown>['rssAtExit'];
   /** CPU of the job's process. */
   cpuMs: number;
   /** CPU of this process: the local stack's HTTP front and S3 server. */
@@ -79,7 +80,7 @@ async function timeJob(stack: LocalStack, rows: number, mode: 'job' | 'baseline'
   if (deleted !== rows || (mode === 'job' && archived !== rows)) {
     throw new Error(`bench: expected ${rows} rows archived and deleted, got ${JSON.stringify(figures.result)}`);
   }
-  return { ms: figures.ms, rssMb: figures.rssMb, cpuMs: figures.cpuMs, stackCpuMs, postgresCpuMs };
+  return { ms: figures.ms, rssMb: figures.rssMb, rssAtExit: figures.rssAtExit, cpuMs: figures.cpuMs, stackCpuMs, postgresCpuMs };
 }
 
 /** The original route's way in a child process (tsx), run as it ran before: no Lambda settings. */
@@ -184,7 +185,7 @@ export async function bench(options: BenchOptions): Promise<void> {
 
   const first = await measured(small, runs, false);
   print(`${label(small)}: archive+delete, median [min–max] of ${runs}`, `${seconds(first.job.map((r) => r.ms))}, ${rates(small, first.job.map((r) => r.ms))}`);
-  print(`${label(small)}: peak RSS MB`, spread(first.job.map((r) => r.rssMb)));
+  print(`${label(small)}: peak RSS MB`, peakRssFigure(first.job));
   print(`original route's way ${small.toLocaleString('en-US')} rows (all in memory, delete by 100)`, seconds(first.baseline.map((r) => r.ms)));
   print(`original route's way ${small.toLocaleString('en-US')} rows: peak RSS MB`, spread(first.baseline.map((r) => r.rssMb)));
   print(`original route's way / log-cleanup, ${small.toLocaleString('en-US')} rows`, `${spread(first.baseline.map((b, i) => b.ms / first.job[i].ms), 2)}x`);
@@ -192,7 +193,7 @@ export async function bench(options: BenchOptions): Promise<void> {
   for (const [rows, times] of [[large, runs], ...(options.large ? [[LARGE_ROWS, 1]] : [])]) {
     const { job, floor } = await measured(rows, times, true);
     print(`${label(rows)}: archive+delete, median [min–max] of ${times}`, `${seconds(job.map((r) => r.ms))}, ${rates(rows, job.map((r) => r.ms))}`);
-    print(`${label(rows)}: peak RSS MB`, spread(job.map((r) => r.rssMb)));
+    print(`${label(rows)}: peak RSS MB`, peakRssFigure(job));
     // Where the time goes: the machine has two cores, so the sum over the wall time says how busy it was.
     print(`${label(rows)}: CPU s of the job / local stack / PostgreSQL`,
       [job.map((r) => r.cpuMs), job.map((r) => r.stackCpuMs), job.map((r) => r.postgresCpuMs)].map((ms) => spread(ms.map((v) => v / 1000), 1)).join(' / '));

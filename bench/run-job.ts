@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import type { JobName } from '../lambdas/shared/observability';
 import { JOB_PROCESS_ENV } from '../lib/scheduled-job';
 import { synthesizeBundles } from '../test/lib/bundles';
+import { median, spread } from './support';
 
 const run = promisify(execFile);
 /** Lambda's longest budget (15 min): the jobs stop early only when their own work is done. */
@@ -18,8 +19,15 @@ const INVOKE_BUNDLE = `
   handler(JSON.parse(process.argv[2]), { getRemainingTimeInMillis: () => ${LAMBDA_BUDGET_MS} - (performance.now() - started) })
     .then((result) => {
       const used = process.resourceUsage();
+      // On Linux, what the resident memory is at the end: the heap and buffers (anonymous) or
+      // mapped files, the node binary's pages among them (file-backed).
+      let rssAtExit;
+      try {
+        const kb = (name) => Number(/\\d+/.exec(require('fs').readFileSync('/proc/self/status', 'utf8').split('\\n').find((l) => l.startsWith(name + ':')))[0]);
+        rssAtExit = { anonMb: Math.round(kb('RssAnon') / 1024), fileMb: Math.round(kb('RssFile') / 1024) };
+      } catch {}
       process.stdout.write('\\n' + JSON.stringify({ bench: { result, ms: performance.now() - started,
-        rssMb: Math.round(used.maxRSS / 1024), cpuMs: (used.userCPUTime + used.systemCPUTime) / 1e3 } }) + '\\n');
+        rssMb: Math.round(used.maxRSS / 1024), rssAtExit, cpuMs: (used.userCPUTime + used.systemCPUTime) / 1e3 } }) + '\\n');
     })
     .catch((error) => { process.stderr.write(String(error && error.stack || error)); process.exit(1); });`;
 
@@ -30,6 +38,8 @@ export interface BundleRun<Result> {
   ms: number;
   /** Peak resident memory of the process, start-up included. */
   rssMb: number;
+  /** Resident memory when the handler returned, anonymous and file-backed (Linux only). */
+  rssAtExit?: { anonMb: number; fileMb: number };
   /** CPU time of the process. */
   cpuMs: number;
 }
@@ -50,4 +60,19 @@ export async function invokeBundle<Result>(job: JobName, event: object, env: Rec
   const line = stdout.split('\n').find((l) => l.startsWith('{"bench"'));
   if (!line) throw new Error(`bench: the ${job} bundle printed no result:\n${stdout.slice(-2000)}`);
   return (JSON.parse(line) as { bench: BundleRun<Result> }).bench;
+}
+
+/**
+ * Peak RSS of several runs, as the benches print it: median [min–max], then (on Linux) the
+ * median split at exit into anonymous and file-backed memory, which tells the job's own growth
+ * from pages of mapped files that the kernel counts in its RSS too.
+ *
+ * @example
+ * print('job peak RSS MB', peakRssFigure(runs)); // "99 [99–99] (at exit: 46 anonymous, 54 file-backed)"
+ */
+export function peakRssFigure(runs: Pick<BundleRun<unknown>, 'rssMb' | 'rssAtExit'>[]): string {
+  const split = runs.map((r) => r.rssAtExit).filter((r) => r !== undefined);
+  const atExit = split.length === runs.length
+    ? ` (at exit: ${median(split.map((r) => r.anonMb))} anonymous, ${median(split.map((r) => r.fileMb))} file-backed)` : '';
+  return `${spread(runs.map((r) => r.rssMb))}${atExit}`;
 }
