@@ -160,7 +160,7 @@ export async function bench(options: BenchOptions): Promise<void> {
       direct.push((await timeIt(() => stack.db.query('select public.export_ops_metrics_aggregate($1, $2, 10) is not null',
         [start.toISOString(), new Date(start.getTime() + HOUR_MS).toISOString()]))).ms);
     }
-    // The front's floor, interleaved with nothing else: the same call shape to a function that does nothing.
+    // The front's floor: the same call, with the same arguments, to a function that does nothing.
     await stack.db.exec(CREATE_FRONT_FLOOR_SQL);
     await sqlWindow(supabase, hourAt(-1), FRONT_FLOOR_FUNCTION);
     const floor: number[] = [];
