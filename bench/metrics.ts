@@ -103,7 +103,7 @@ grant execute on function public.${FRONT_FLOOR_FUNCTION}(timestamptz, timestampt
  * The window's floor: the hour's rows found and read, with the columns the window uses, nothing
  * computed or grouped; a function with the window's own settings (a bitmap scan, no JIT), so
  * both pay the same call. The window's time in units of this one can be compared between runs:
- * this machine ran the same window in 16 ms one day and 35 the next. In the bench's database only.
+ * this machine ran the same window in 16-23 ms one day and 64-67 the next. In the bench's database only.
  */
 const HOUR_FLOOR_FUNCTION = 'bench_read_hour';
 const CREATE_HOUR_FLOOR_SQL = `
