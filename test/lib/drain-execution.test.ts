@@ -46,6 +46,16 @@ const SMALL_INVOCATION_FILES = FULL ? undefined : 250;
  * 0.3 s, so that its few thousand rows still take several invocations.
  */
 const LOG_BUDGET_MS = FULL ? 65_000 : 60_300;
+/**
+ * The file lease of the first test, which kills nothing and checks that no worker stops while
+ * work is left. The job relies on a lease outlasting the invocation holding it (by default 900 s,
+ * the function's 15-minute timeout): a claim that finds every due row leased ends its worker,
+ * since the holders are alive. The crash tests' 1 s lease breaks that on purpose; on a slow
+ * machine (an 800 ms budget took 1.8 s) it let a live worker's rows lapse to another worker
+ * after some worker had found none left, and the first test failed.
+ */
+const UNBROKEN_LEASE_SECONDS = '60';
+const CRASH_LEASE_SECONDS = '1';
 const CHILD = join(__dirname, '..', 'support', 'sfn', 'invoke-in-child.ts');
 const FILE_HANDLER = join(__dirname, '..', '..', 'lambdas', 'file-cleanup', 'handler.ts');
 const REMOVE = { method: 'DELETE', path: '/storage/v1/object/exports' };
@@ -130,9 +140,9 @@ describe(`drains on Step Functions, executed locally (${databaseMode}; ${FILES} 
     })));
     stack = await startTestStack();
     await stack.db.exec(TALLY_SQL);
-    // The handlers read their configuration from the environment, as in Lambda. Leases of 1 s,
-    // so a killed invocation's claims come back within the test.
-    Object.assign(process.env, stack.env, { FILE_CLAIM_LEASE_SECONDS: '1', LOG_PART_LEASE_SECONDS: '1', POWERTOOLS_LOG_LEVEL: 'WARN' });
+    // The handlers read their configuration from the environment, as in Lambda, on every
+    // invocation. Leases of 1 s, so a killed invocation's claims come back within the test.
+    Object.assign(process.env, stack.env, { FILE_CLAIM_LEASE_SECONDS: CRASH_LEASE_SECONDS, LOG_PART_LEASE_SECONDS: '1', POWERTOOLS_LOG_LEVEL: 'WARN' });
     lambda = new LambdaService({
       [machines['file-cleanup'].functionArn]: { handler: fileCleanupHandler, budgetMs: FILE_BUDGET_MS },
       [machines['log-cleanup'].functionArn]: { handler: logCleanupHandler, budgetMs: LOG_BUDGET_MS },
@@ -146,11 +156,13 @@ describe(`drains on Step Functions, executed locally (${databaseMode}; ${FILES} 
     await stack?.stop();
   });
   afterEach(() => {
+    process.env.FILE_CLAIM_LEASE_SECONDS = CRASH_LEASE_SECONDS;
     lambda.override = undefined;
     stack.supabase.faults.clear();
   });
 
   test(`${FILES} due files drained in one execution by ${WORKERS} workers: every file removed once, every row expired once`, async () => {
+    process.env.FILE_CLAIM_LEASE_SECONDS = UNBROKEN_LEASE_SECONDS;
     const seeded = await seedDueFiles(FILES, 11);
     expect(seeded).toBe(FILES);
     // The real handler, counted: how many invocations run at once.
