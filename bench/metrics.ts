@@ -112,7 +112,8 @@ language sql stable set search_path = '' set jit = off set enable_indexscan = of
   select count(*) + count(x.user_id) + count(x.finished_at - x.created_at) + count(x.metric_format) + count(x.metric_file_size)
          + count(x.metric_conversation_count) + count(x.metric_error_kind)
     from export_ops.exports x
-   where x.finished_at >= p_start and x.finished_at < p_end and x.status in ('completed', 'failed', 'expired') $$`;
+   where x.finished_at >= p_start and x.finished_at < p_end and x.status in ('completed', 'failed', 'expired') $$;
+revoke all on function public.${HOUR_FLOOR_FUNCTION}(timestamptz, timestamptz) from public, anon, authenticated`;
 
 async function sqlWindow(supabase: SupabaseClient, start: Date, fn = 'export_ops_metrics_aggregate'): Promise<{ ms: number; bytes: number }> {
   const { ms, value } = await timeIt(async () => supabase.rpc(fn, {
