@@ -126,6 +126,31 @@ describe(`export_ops_status on ${databaseMode}`, () => {
     expect(s.metrics.hours_pending).toBe(48);
   });
 
+  test('a plan kept for the connection answers each call for its own arguments', async () => {
+    // The status is PL/pgSQL, whose plans a connection keeps; after five calls PostgreSQL may
+    // keep one generic plan for all arguments. The same calls, planned for their own arguments
+    // (force_custom_plan) and with one plan for all (force_generic_plan), on one connection each.
+    const DAY_MS = 24 * HOUR_MS;
+    const calls = [[now, 100_000], [now, 3], [new Date(now.getTime() - 10 * DAY_MS), 100_000], [new Date(now.getTime() - 400 * DAY_MS), 7]]
+      .map(([at, cap]) => [(at as Date).toISOString(), 'exports', GRACE_HOURS, RETENTION_HOURS, MAX_ATTEMPTS,
+        new Date((at as Date).getTime() - 30 * DAY_MS).toISOString(), metricsFrom.toISOString(), metricsTo.toISOString(), cap]);
+    const answers = (mode: string) => stack.db.transaction(async (tx) => {
+      await tx.query(`set local plan_cache_mode = ${mode}`);
+      const out: Status[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (const args of calls) {
+          out.push((await tx.query<{ s: Status }>('select public.export_ops_status($1, $2, $3, $4, $5, $6, $7, $8, $9) as s', args)).rows[0].s);
+        }
+      }
+      return out;
+    });
+    const custom = await answers('force_custom_plan');
+    // The arguments matter: the four calls do not all answer alike.
+    expect(new Set(custom.slice(0, 4).map((s) => `${s.files.due}/${s.logs.eligible}`)).size).toBeGreaterThan(2);
+    expect(await answers('force_generic_plan')).toEqual(custom);
+    expect(await answers('auto')).toEqual(custom);
+  });
+
   test('is refused to anon and authenticated keys', async () => {
     const anon = createClient(stack.supabase.url, stack.anonKey, { auth: { persistSession: false } });
     const { error } = await anon.rpc('export_ops_status', { p_now: now.toISOString() });
