@@ -55,15 +55,14 @@ const CRON_OF: Record<string, (c: ExportOpsConfig) => string> = {
 };
 
 /**
- * Reads the status in one round trip and adds what the database cannot know: next run times
- * from the configured crons, and the list of things that need attention.
+ * The arguments of export_ops_status, by name, for the configuration at `now`.
  *
  * @example
- * const status = await readStatus(supabase, loadConfig(), new Date());
+ * const args = statusArguments(loadConfig(), new Date()); // { p_now: '2026-…', p_bucket: 'exports', … }
  */
-export async function readStatus(supabase: SupabaseClient, config: ExportOpsConfig, now: Date): Promise<Status> {
+export function statusArguments(config: ExportOpsConfig, now: Date) {
   const metrics = eligibleRange(now, config.metricsLagMinutes);
-  const raw = must('export_ops_status', await supabase.rpc('export_ops_status', {
+  return {
     p_now: now.toISOString(),
     p_bucket: config.exportsBucket,
     p_file_grace_hours: config.fileGraceHours,
@@ -73,7 +72,18 @@ export async function readStatus(supabase: SupabaseClient, config: ExportOpsConf
     p_metrics_from: metrics.from.toISOString(),
     p_metrics_to: metrics.to.toISOString(),
     p_count_cap: STATUS_COUNT_CAP,
-  })) as Omit<Status, 'attention'>;
+  };
+}
+
+/**
+ * Reads the status in one round trip and adds what the database cannot know: next run times
+ * from the configured crons, and the list of things that need attention.
+ *
+ * @example
+ * const status = await readStatus(supabase, loadConfig(), new Date());
+ */
+export async function readStatus(supabase: SupabaseClient, config: ExportOpsConfig, now: Date): Promise<Status> {
+  const raw = must('export_ops_status', await supabase.rpc('export_ops_status', statusArguments(config, now))) as Omit<Status, 'attention'>;
   for (const [job, s] of Object.entries(raw.jobs)) s.next_run = nextRun(CRON_OF[job](config), config.scheduleTimeZone, now)?.toISOString() ?? null;
   return { ...raw, attention: attentionOf(raw) };
 }
