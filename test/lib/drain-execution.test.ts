@@ -48,10 +48,10 @@ const SMALL_INVOCATION_FILES = FULL ? undefined : 250;
 const LOG_BUDGET_MS = FULL ? 65_000 : 60_300;
 /**
  * The file lease of the first test, which kills nothing and checks that no worker stops while
- * work is left. The job relies on a lease outlasting the invocation holding it (by default 900 s,
- * the function's 15-minute timeout): a claim that finds every due row leased ends its worker,
- * since the holders are alive. The crash tests' 1 s lease breaks that on purpose; on a slow
- * machine (an 800 ms budget took 1.8 s) it let a live worker's rows lapse to another worker
+ * work is left. The job relies on a lease outlasting the batch it covers (by default 900 s, as
+ * long as a whole invocation may run): a claim that finds every due row leased ends its worker,
+ * since the holders are alive and finish them. The crash tests' 1 s lease breaks that on purpose;
+ * on a slow machine (a batch took 1.8 s) it let a live worker's rows lapse to another worker
  * after some worker had found none left, and the first test failed.
  */
 const UNBROKEN_LEASE_SECONDS = '60';
