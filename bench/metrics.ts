@@ -22,11 +22,13 @@ const SEED_WAY_MAX_ROWS = 500_000;
 /** Background rows per INSERT: the triggers' transition tables stay in memory. */
 const INSERT_CHUNK_ROWS = 1_000_000;
 /**
- * Timings per crowded-hour figure (median printed, with min and max). 7, not 3: the original
- * way's 100,000-row fetch took 688-1,524 ms within one run of 3, and its ratio to the SQL moved
- * with whichever sample was the middle one.
+ * Timings per crowded-hour figure (median printed, with min and max). The original way's times
+ * have a long tail (10,000 rows: 48-98 ms within one run), so the median of few samples moves
+ * with which one lands in the middle: with 3, its 100,000-row figure moved 688-1,524 ms; with 7,
+ * its 10,000-row ratio to the SQL was 2.9x in one full run and 3.8x in the next, on an idle
+ * machine. 21 costs about 20 s, next to the 10-minute seed.
  */
-const CROWDED_RUNS = 7;
+const CROWDED_RUNS = 21;
 
 // $1 first row number, $2 rows, $3 start, $4 span in seconds. Deterministic mix: four formats,
 // 1 in 13 failed with a 'Kind: detail' message, sizes and durations growing with the conversations.
