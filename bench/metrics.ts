@@ -23,10 +23,10 @@ const SEED_WAY_MAX_ROWS = 500_000;
 const INSERT_CHUNK_ROWS = 1_000_000;
 /**
  * Timings per crowded-hour figure (median printed, with min and max). The original way's times
- * have a long tail (10,000 rows: 48-98 ms within one run), so the median of few samples moves
- * with which one lands in the middle: with 3, its 100,000-row figure moved 688-1,524 ms; with 7,
- * its 10,000-row ratio to the SQL was 2.9x in one full run and 3.8x in the next, on an idle
- * machine. 21 costs about 20 s, next to the 10-minute seed.
+ * have a long tail (100,000 rows: 688-1,524 ms within one run; 10,000 rows: 48-98 ms), so the
+ * median of few samples is whichever lands in the middle: with 7, the 10,000-row ratio to the
+ * SQL was 2.9x in one full run and 3.8x in the next, on an idle machine. 21 costs about 20 s,
+ * next to a seed of 9 minutes or more.
  */
 const CROWDED_RUNS = 21;
 
