@@ -5,9 +5,10 @@ import { databaseMode, startTestStack } from '../../support/stack';
 import { USER } from './fixtures';
 
 /**
- * Two runs claiming at once (the drain's workers) on a PostgreSQL server: a claim whose rows
- * another run leased between its snapshot and its locks must still fill its batch from the rows
- * left, never come back empty while rows are due (a run reads an empty claim as "done").
+ * Runs claiming at once (the drain's workers) on a PostgreSQL server: a claim whose rows
+ * another run leased between its snapshot and its locks, or locked and not yet committed, must
+ * still fill its batch from the rows left, never come back empty while rows are due (a run
+ * reads an empty claim as "done").
  * PGlite runs one statement at a time, so there the race cannot happen: skipped under a name
  * saying so.
  */
