@@ -15,9 +15,11 @@
 -- Now a claim first takes a transaction-scoped advisory lock, held until its RPC commits, as the
 -- log cleanup's planner does (7248830022). The next claim's statements start after that commit,
 -- so their snapshot holds every lease taken before: an empty claim means every due row is held
--- by a live lease or flagged. The lock covers only the claim (a few milliseconds to fill a batch
--- of 1,000); removing files and marking rows, where a batch spends its time, stay concurrent.
--- The lock is no lock on the app's table: the app's reads and writes never wait for it.
+-- by a live lease or flagged. The lock covers only the claim (67 ms median to claim 1,000 among
+-- 100,000 due rows, PostgreSQL 15 on a 2-core machine); removing files and marking rows, where a
+-- batch spends its time (over a second against the real Storage API), stay concurrent. The
+-- drain bench's 4 workers ran 3.83x one worker's rate with it, 3.65-3.71x before. The lock is no
+-- lock on the app's table: the app's reads and writes never wait for it.
 --
 -- The passes stay: a row the app itself has locked this instant (an update in flight) is
 -- skipped, and the next pass takes the rows after it.
