@@ -23,6 +23,11 @@
 --
 -- The passes stay: a row the app itself has locked this instant (an update in flight) is
 -- skipped, and the next pass takes the rows after it.
+--
+-- The body below is 20261130000200's with the lock added (and two comments on why the passes
+-- remain). It is repeated whole on purpose: every migration is applied again on each start
+-- (local/db/migrate.ts), so 20261130000200 recreates its version first and this file must
+-- replace all of it; a wrapper around a renamed function would be undone by that rerun.
 
 create or replace function public.export_ops_claim_files(
   p_run_id uuid, p_now timestamptz, p_grace_hours numeric, p_retention_hours numeric,
