@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { parseCommand } from '../cli/args';
 import { EXIT } from '../cli/exit-codes';
 import { withSection } from '../lib/settings-docs';
+import { printHostSpeed } from './host';
 import { beginBench, printed } from './support';
 
 /**
@@ -64,10 +65,16 @@ export async function main(argv: string[]): Promise<number> {
     large: values.large === true,
   };
   const names = positionals.length ? positionals : Object.keys(BENCHES);
+  // Only bundles runs without a PostgreSQL server, and so does its host probe.
+  const probeUrl = names.some((name) => name !== 'bundles') ? options.databaseUrl : null;
+  beginBench('host');
+  await printHostSpeed(probeUrl, 'at start');
   for (const name of names) {
     beginBench(name);
     await (await BENCHES[name]()).bench(options);
   }
+  beginBench('host');
+  await printHostSpeed(probeUrl, 'at end');
   if (values.readme) {
     const readme = join(__dirname, '..', 'README.md');
     writeFileSync(readme, withSection(readFileSync(readme, 'utf8'), 'bench', figuresTable(await machine(options.databaseUrl))));
