@@ -5,11 +5,11 @@ import { print, spread } from './support';
 /** Runs of each probe; the median is printed, with min and max. */
 const RUNS = 5;
 /**
- * Integers PostgreSQL sums: ~0.2–0.35 s on the 2-core machines the README's figures come from,
- * long enough that timer and round-trip noise do not matter, short enough to run twice a bench.
+ * Integers PostgreSQL sums: 0.23 s on the fast day of the README's table, 0.31–0.52 s on a slow
+ * one; long enough that timer and round-trip noise do not matter, short enough to run twice a bench.
  */
 const SUM_OF = 3_000_000;
-/** Bytes Node hashes (SHA-256) for its probe: ~0.1–0.3 s on the same machines. */
+/** Bytes Node hashes (SHA-256) for its probe: 0.17 s on the slow day (not yet run on a fast one). */
 const HASHED_BYTES = 256 * 2 ** 20;
 /** Hashed as one 16 MiB buffer fed again and again, so the probe adds little to this process's RSS. */
 const CHUNK_BYTES = 16 * 2 ** 20;
