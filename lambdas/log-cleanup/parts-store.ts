@@ -1,5 +1,4 @@
-import type { SupabaseClient } from '@supabase/supabase-js';
-import { must } from '../shared/supabase';
+import { must, type ServiceClient } from '../shared/supabase';
 import type {
   ArchivePart, Claim, CleanupStats, DeleteOutcome, LogScope, LogStore, Page, PartManifest, RecordedPart, RestoreCounts, RowKey, RunParts,
 } from './ports';
@@ -15,7 +14,7 @@ export type { ArchivePart, Claim, CleanupStats, DeleteOutcome, Page, PartManifes
  * const claim = await parts.claim({ cutoff, userId: null, prefix: 'export-logs', partRows: 50_000, after: null });
  */
 export class SupabaseLogStore implements LogStore {
-  constructor(readonly client: SupabaseClient) {}
+  constructor(readonly client: ServiceClient) {}
 
   forRun(runId: string, leaseSeconds: number): RunParts {
     return new SupabaseRunParts(this.client, runId, leaseSeconds);
@@ -57,7 +56,7 @@ const sameKey = (a: RowKey | null, b: RowKey) => a !== null && a.createdAt === b
 /** One run's parts over supabase-js (see RunParts). */
 class SupabaseRunParts implements RunParts {
   constructor(
-    private readonly client: SupabaseClient,
+    private readonly client: ServiceClient,
     readonly runId: string,
     /** How long a part stays this run's after its last call (LOG_PART_LEASE_SECONDS). */
     private readonly leaseSeconds: number,
@@ -119,22 +118,20 @@ class SupabaseRunParts implements RunParts {
     return ends.map((end) => ({ createdAt: end.created_at, id: end.id }));
   }
 
-  /** Rows of the part after `after` (from its start when null), at most `limit`. */
+  /**
+   * Rows of the part after `after` (from its start when null), at most `limit`. The page comes as
+   * raw text (see 20261202000100_log_cleanup_page_as_text.sql): a JSON header line, then the NDJSON.
+   */
   private async page(partKey: string, after: RowKey | null, limit: number): Promise<Page> {
-    const answer = must<{ rows: number; ndjson: string; checksum: string; last_created_at: string | null; last_id: string | null }>(
-      'export_ops_log_cleanup_page',
-      await this.client.rpc('export_ops_log_cleanup_page', {
-        p_run_id: this.runId,
-        p_part_key: partKey,
-        p_after_created_at: after?.createdAt ?? null,
-        p_after_id: after?.id ?? null,
-        p_limit: limit,
-        p_lease_seconds: this.leaseSeconds,
-      }),
-    );
-    return {
-      rows: answer.rows, ndjson: answer.ndjson, checksum: answer.checksum, lastCreatedAt: answer.last_created_at, lastId: answer.last_id,
-    };
+    const text = must<string>('export_ops_log_cleanup_page_text', await this.client.rpcText('export_ops_log_cleanup_page_text', {
+      p_run_id: this.runId,
+      p_part_key: partKey,
+      p_after_created_at: after?.createdAt ?? null,
+      p_after_id: after?.id ?? null,
+      p_limit: limit,
+      p_lease_seconds: this.leaseSeconds,
+    }));
+    return readPage(text);
   }
 
   async recordManifest(partKey: string, manifest: PartManifest): Promise<void> {
@@ -160,4 +157,22 @@ class SupabaseRunParts implements RunParts {
       p_run_id: this.runId, p_part_key: partKey,
     }));
   }
+}
+
+/** A page's text: its header line ({ rows, checksum, last_created_at, last_id }), then its NDJSON. */
+function readPage(text: string): Page {
+  const cut = text.indexOf('\n');
+  let header: { rows?: unknown; checksum?: unknown; last_created_at?: unknown; last_id?: unknown } | null = null;
+  try {
+    header = cut < 0 ? null : JSON.parse(text.slice(0, cut));
+  } catch {
+    header = null;
+  }
+  if (!header || typeof header.rows !== 'number' || typeof header.checksum !== 'string') {
+    throw new Error(`export_ops_log_cleanup_page_text answered no page header: ${JSON.stringify(text.slice(0, 120))}`);
+  }
+  const key = (value: unknown) => (typeof value === 'string' ? value : null);
+  return {
+    rows: header.rows, ndjson: text.slice(cut + 1), checksum: header.checksum, lastCreatedAt: key(header.last_created_at), lastId: key(header.last_id),
+  };
 }

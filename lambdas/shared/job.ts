@@ -1,5 +1,4 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { SupabaseClient } from '@supabase/supabase-js';
 import * as z from 'zod';
 import { advanceBackfill } from './backfill';
 import { notAheadDateTime } from './clock';
@@ -7,7 +6,7 @@ import { loadConfig, type ExportOpsConfig } from './config';
 import { emit, type FailureMetricName, METRICS } from './metric-catalog';
 import { createJobLogger, createJobMetrics, type JobName } from './observability';
 import { type Clock, type MetricsSink, type ProgressSink, type RunLedger, systemClock } from './ports';
-import { createServiceClient, resolveServiceRoleKey, SupabaseRunLedger } from './supabase';
+import { createServiceClient, resolveServiceRoleKey, type ServiceClient, SupabaseRunLedger } from './supabase';
 
 /**
  * The ports every job runs over; the handler, the CLI and the tests all build the same ones.
@@ -33,7 +32,7 @@ export interface JobClients {
   env: NodeJS.ProcessEnv;
   config: ExportOpsConfig;
   /** One supabase-js client (service role) per set of deps, shared by every adapter over it. */
-  supabase: SupabaseClient;
+  supabase: ServiceClient;
 }
 
 /** Fields every job result carries (the original cron routes' names). */

@@ -22,20 +22,63 @@ export async function resolveServiceRoleKey(config: ExportOpsConfig, env: NodeJS
   return value.trim();
 }
 
+/** An answer in supabase-js's shape, so `must` unwraps it like any other. */
+export interface TextAnswer {
+  data: string | null;
+  error: { message: string; code?: string } | null;
+}
+
+/**
+ * supabase-js with one call it lacks: `rpcText`, a function answered by its PostgREST media-type
+ * handler as raw text (`Accept: text/plain`). postgrest-js parses every answer but CSV as JSON.
+ */
+export type ServiceClient = SupabaseClient & {
+  rpcText(fn: string, args: Record<string, unknown>): Promise<TextAnswer>;
+};
+
 /**
  * A supabase-js client for server-side jobs: no session, no realtime, every request bounded
  * by a timeout (supabase-js has none of its own).
  *
  * @example
  * const supabase = createServiceClient(config.supabaseUrl, await resolveServiceRoleKey(config));
+ * const page = must('export_ops_log_cleanup_page_text', await supabase.rpcText('export_ops_log_cleanup_page_text', args));
  */
-export function createServiceClient(url: string, serviceRoleKey: string, timeoutMs = SUPABASE_REQUEST_TIMEOUT_MS): SupabaseClient {
-  return createClient(url, serviceRoleKey, {
+export function createServiceClient(url: string, serviceRoleKey: string, timeoutMs = SUPABASE_REQUEST_TIMEOUT_MS): ServiceClient {
+  const timedFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
+  const client = createClient(url, serviceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    global: {
-      fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) }),
-    },
+    global: { fetch: timedFetch },
   });
+  const restUrl = new URL('rest/v1/', url.endsWith('/') ? url : `${url}/`);
+  const rpcText = async (fn: string, args: Record<string, unknown>): Promise<TextAnswer> => {
+    try {
+      const response = await timedFetch(new URL(`rpc/${encodeURIComponent(fn)}`, restUrl), {
+        method: 'POST',
+        headers: {
+          apikey: serviceRoleKey, authorization: `Bearer ${serviceRoleKey}`, 'content-type': 'application/json', accept: 'text/plain',
+        },
+        body: JSON.stringify(args),
+      });
+      const body = await response.text();
+      if (response.ok) return { data: body, error: null };
+      return { data: null, error: restError(response.status, body) };
+    } catch (error) {
+      return { data: null, error: { message: (error as Error).message } }; // no answer at all: network or timeout
+    }
+  };
+  return Object.assign(client, { rpcText });
+}
+
+/** PostgREST's error body ({ code, message }), or the status and text when the body is not one. */
+function restError(status: number, body: string): { message: string; code?: string } {
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown; code?: unknown };
+    if (typeof parsed.message === 'string') return { message: parsed.message, code: typeof parsed.code === 'string' ? parsed.code : undefined };
+  } catch {
+    // not JSON: a proxy's or gateway's page
+  }
+  return { message: `HTTP ${status}: ${body.slice(0, 200)}` };
 }
 
 /** Unwraps a supabase-js answer, turning `{ error }` into a thrown Error with the call named. */

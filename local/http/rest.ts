@@ -51,14 +51,23 @@ interface FunctionInfo {
   typtype: string;
   args: { name: string; type: string }[];
   required: number;
+  /** The media type this function is a handler for (its return type is a domain named like one), lower-cased. */
+  mediaType: string | null;
+  /** That domain's base type, e.g. `text` or `bytea`. */
+  mediaBaseType: string | null;
 }
 
 async function findFunction(tx: Queryable, schema: string, name: string, given: string[]): Promise<FunctionInfo> {
   const { rows } = await tx.query<{
     retset: boolean; rettype: string; typtype: string; names: string[] | null; modes: string[] | null;
-    types: string[]; nargs: number; ndefaults: number;
+    types: string[]; nargs: number; ndefaults: number; media_type: string | null; media_base_type: string | null;
   }>(
+    // The media-type test is PostgREST's own (SchemaCache.hs, mediaHandlers): a domain of any
+    // schema whose name looks like type/subtype, returned by a function that is not set-returning.
     `select p.proretset as retset, format_type(p.prorettype, null) as rettype, t.typtype::text as typtype,
+            case when t.typbasetype <> 0 and not p.proretset and t.typname ~* '^[A-Za-z0-9.-]+/[A-Za-z0-9.+-]+$'
+                 then lower(t.typname) end as media_type,
+            case when t.typbasetype <> 0 then format_type(t.typbasetype, null) end as media_base_type,
             p.proargnames as names, p.proargmodes::text[] as modes, p.pronargs as nargs, p.pronargdefaults as ndefaults,
             array(select format_type(x, null) from unnest(p.proargtypes) x) as types
        from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_type t on t.oid = p.prorettype
@@ -71,7 +80,12 @@ async function findFunction(tx: Queryable, schema: string, name: string, given: 
     const args = inputNames.map((argName, i) => ({ name: argName, type: row.types[i] }));
     const required = row.nargs - row.ndefaults;
     const fits = given.every((key) => inputNames.includes(key)) && inputNames.slice(0, required).every((n) => given.includes(n));
-    if (fits) return { retset: row.retset, rettype: row.rettype, typtype: row.typtype, args, required };
+    if (fits) {
+      return {
+        retset: row.retset, rettype: row.rettype, typtype: row.typtype, args, required,
+        mediaType: row.media_type, mediaBaseType: row.media_type ? row.media_base_type : null,
+      };
+    }
   }
   throw new ApiError(404, {
     code: 'PGRST202',
@@ -103,6 +117,21 @@ async function callFunction(tx: Queryable, schema: string, name: string, req: Ap
   const params = record ? [JSON.stringify(args)] : [];
   const composite = fn.typtype === 'c' || fn.rettype === 'record';
 
+  if (answersWithHandler(req, fn)) {
+    // The handler's value, raw: no JSON around it, as PostgREST sends it.
+    const bytes = fn.mediaBaseType === 'bytea';
+    const { rows } = await tx.query<{ body: string | null }>(
+      `select ${bytes ? `encode(${call}, 'base64')` : `(${call})::text`} as body ${record ? `from ${record}` : ''}`,
+      params,
+    );
+    const value = rows[0]?.body ?? '';
+    const type = fn.mediaType as string;
+    return {
+      status: 200,
+      headers: { 'content-type': type.startsWith('text/') ? `${type}; charset=utf-8` : type },
+      body: bytes ? Buffer.from(value, 'base64') : value,
+    };
+  }
   if (fn.rettype === 'void') {
     await tx.query(`select ${call} ${record ? `from ${record}` : ''}`, params);
     return { status: 204 };
@@ -126,6 +155,36 @@ async function callFunction(tx: Queryable, schema: string, name: string, req: Ap
   }
   const { rows } = await tx.query<{ body: string }>(`select to_json(${call})::text as body ${record ? `from ${record}` : ''}`, params);
   return json(200, rows[0]?.body ?? 'null');
+}
+
+/** Media types every function answers in JSON, handler or not. */
+const JSON_MEDIA_TYPES = new Set(['application/json', 'application/*', '*/*', 'application/vnd.pgrst.object+json', 'application/vnd.pgrst.object']);
+
+/**
+ * PostgREST's content negotiation for one function call, the part the local stack serves: the
+ * Accept header's media types, most wanted first (q-values), each answered by JSON or by the
+ * function's own media-type handler; when none can be, 406 PGRST107 naming what was asked for.
+ * No Accept header means `*\/*`, i.e. JSON. Not imitated: CSV, GeoJSON and the `*\/*` "any"
+ * handler, which no export-ops function uses.
+ */
+function answersWithHandler(req: ApiRequest, fn: FunctionInfo): boolean {
+  const header = String(req.headers.accept ?? '').trim();
+  if (header === '') return false;
+  const asked = header.split(',').map((part, order) => {
+    const [type, ...params] = part.split(';').map((p) => p.trim());
+    const q = params.find((p) => /^q=/i.test(p));
+    return { type: type.toLowerCase(), q: q ? Number(q.slice(2)) : 1, order };
+  }).filter((m) => m.type !== '' && m.q > 0).sort((a, b) => b.q - a.q || a.order - b.order);
+  for (const { type } of asked) {
+    if (JSON_MEDIA_TYPES.has(type)) return false;
+    if (type === fn.mediaType) return true;
+  }
+  throw new ApiError(406, {
+    code: 'PGRST107',
+    message: `None of these media types are available: ${asked.map((m) => m.type).join(', ') || header}`,
+    details: null,
+    hint: null,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

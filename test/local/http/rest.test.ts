@@ -30,6 +30,13 @@ describe(`PostgREST subset on ${databaseMode}`, () => {
         as $$ select jsonb_build_object('user', current_user, 'claim', auth.role()) $$;
       create function public.probe_raise(code text) returns int language plpgsql as $$
         begin raise exception 'probe failed' using errcode = code; end $$;
+      create domain public."text/plain" as text;
+      create domain public."image/png" as bytea;
+      create function public.probe_welcome() returns "text/plain" language sql as $$ select 'Welcome to PostgREST'::"text/plain" $$;
+      create function public.probe_welcome_twice() returns setof "text/plain" language sql
+        as $$ select 'Welcome to PostgREST'::"text/plain" union all select 'Welcome to PostgREST' $$;
+      create function public.probe_plain_text() returns text language sql as $$ select 'plain' $$;
+      create function public.probe_image() returns "image/png" language sql as $$ select decode('89504e47', 'hex')::"image/png" $$;
       create table public.probe (id int primary key, name text, tags text, score numeric);
       insert into public.probe values (1, 'a', 'x', 1.5), (2, 'b', null, 2.5), (3, 'c,d', 'y', 3.5);
       insert into auth.users (id) values ('${USER_A}'), ('${USER_B}');
@@ -69,6 +76,41 @@ describe(`PostgREST subset on ${databaseMode}`, () => {
       expect([unknown.status, unknown.error?.code]).toEqual([404, 'PGRST202']);
       const badArg = await service.rpc('probe_scalar', { m: 1 });
       expect([badArg.status, badArg.error?.code]).toEqual([404, 'PGRST202']);
+    });
+  });
+
+  // Each answer is the one PostgREST's own test suite expects (test/spec/Feature/Query/CustomMediaSpec.hs,
+  // PostgREST 12+; its fixtures' welcome() returns a "text/plain" domain as probe_welcome does).
+  describe('rpc with media-type handlers, as PostgREST answers', () => {
+    const call = (fn: string, accept?: string) => fetch(`${stack.supabase.url}/rest/v1/rpc/${fn}`, {
+      method: 'POST',
+      headers: { apikey: stack.serviceRoleKey, authorization: `Bearer ${stack.serviceRoleKey}`, 'content-type': 'application/json', ...(accept ? { accept } : {}) },
+      body: '{}',
+    });
+    const unavailable = (asked: string) => ({ code: 'PGRST107', details: null, hint: null, message: `None of these media types are available: ${asked}` });
+
+    test('a function returning a media-type domain answers that type raw when asked for it', async () => {
+      const answer = await call('probe_welcome', 'text/plain');
+      expect([answer.status, answer.headers.get('content-type'), await answer.text()]).toEqual([200, 'text/plain; charset=utf-8', 'Welcome to PostgREST']);
+      const image = await call('probe_image', 'text/html,application/xhtml+xml,application/xml;q=0.9,image/png,*/*;q=0.8');
+      expect([image.status, image.headers.get('content-type'), Buffer.from(await image.arrayBuffer()).toString('hex')]).toEqual([200, 'image/png', '89504e47']);
+    });
+    test('the same function still answers JSON by default, and through supabase-js', async () => {
+      expect(await (await call('probe_welcome')).json()).toBe('Welcome to PostgREST');
+      expect(await (await call('probe_welcome', 'application/json')).json()).toBe('Welcome to PostgREST');
+      expect((await service.rpc('probe_welcome')).data).toBe('Welcome to PostgREST');
+    });
+    test('the first type in q order that can be served wins', async () => {
+      const json = await call('probe_plain_text', 'text/plain, application/json');
+      expect([json.status, await json.json()]).toEqual([200, 'plain']);
+      const raw = await call('probe_welcome', 'application/json;q=0.5, text/plain');
+      expect([raw.status, await raw.text()]).toEqual([200, 'Welcome to PostgREST']);
+    });
+    test('none available: 406 PGRST107 naming what was asked for', async () => {
+      for (const [fn, accept] of [['probe_welcome', 'text/xml'], ['probe_welcome_twice', 'text/plain'], ['probe_plain_text', 'text/plain']]) {
+        const answer = await call(fn, accept);
+        expect([answer.status, await answer.json()]).toEqual([406, unavailable(accept)]);
+      }
     });
   });
 
