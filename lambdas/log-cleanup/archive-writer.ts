@@ -17,9 +17,9 @@ export interface ArchiveDestination {
 
 type Key = { created_at: string; id: string };
 
-/** The (created_at, id) of one NDJSON line, read without touching any other value. */
-function keyOf(line: string): Key {
-  const row = JSON.parse(line) as Key;
+/** The (created_at, id) of the first NDJSON line of `ndjson`. */
+function firstKeyOf(ndjson: Buffer): Key {
+  const row = JSON.parse(ndjson.toString('utf8', 0, ndjson.indexOf(0x0a))) as Key;
   return { created_at: row.created_at, id: row.id };
 }
 
@@ -66,15 +66,13 @@ export async function writePart(dest: ArchiveDestination, part: ArchivePart, pag
       const next = source.next();
       next.catch(() => undefined);
       if (page.rows > 0) {
-        firstKey ??= keyOf(page.ndjson.slice(0, page.ndjson.indexOf('\n')));
+        firstKey ??= firstKeyOf(page.ndjson);
         lastKey = { created_at: page.lastCreatedAt as string, id: page.lastId as string };
         rows += page.rows;
         checksum += BigInt(page.checksum);
-        // Encoded once, for the hash, the count and gzip alike (each would encode the string anew).
-        const bytes = Buffer.from(page.ndjson);
-        uncompressed += bytes.length;
-        hash.update(bytes);
-        if (!gzip.write(bytes)) await once(gzip, 'drain');
+        uncompressed += page.ndjson.length;
+        hash.update(page.ndjson);
+        if (!gzip.write(page.ndjson)) await once(gzip, 'drain');
       }
       current = await next;
     }

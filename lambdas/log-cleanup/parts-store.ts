@@ -120,18 +120,18 @@ class SupabaseRunParts implements RunParts {
 
   /**
    * Rows of the part after `after` (from its start when null), at most `limit`. The page comes as
-   * raw text (see 20261202000100_log_cleanup_page_as_text.sql): a JSON header line, then the NDJSON.
+   * raw bytes (see 20261202000100_log_cleanup_page_as_text.sql): a JSON header line, then the NDJSON.
    */
   private async page(partKey: string, after: RowKey | null, limit: number): Promise<Page> {
-    const text = must<string>('export_ops_log_cleanup_page_text', await this.client.rpcText('export_ops_log_cleanup_page_text', {
+    const answer = must<Buffer>('export_ops_log_cleanup_page_text', await this.client.rpcMedia('export_ops_log_cleanup_page_text', {
       p_run_id: this.runId,
       p_part_key: partKey,
       p_after_created_at: after?.createdAt ?? null,
       p_after_id: after?.id ?? null,
       p_limit: limit,
       p_lease_seconds: this.leaseSeconds,
-    }));
-    return readPage(text);
+    }, 'text/plain'));
+    return readPage(answer);
   }
 
   async recordManifest(partKey: string, manifest: PartManifest): Promise<void> {
@@ -159,20 +159,22 @@ class SupabaseRunParts implements RunParts {
   }
 }
 
-/** A page's text: its header line ({ rows, checksum, last_created_at, last_id }), then its NDJSON. */
-function readPage(text: string): Page {
-  const cut = text.indexOf('\n');
+const NEWLINE = 0x0a;
+
+/** A page's bytes: its header line ({ rows, checksum, last_created_at, last_id }), then its NDJSON, left as bytes. */
+export function readPage(bytes: Buffer): Page {
+  const cut = bytes.indexOf(NEWLINE);
   let header: { rows?: unknown; checksum?: unknown; last_created_at?: unknown; last_id?: unknown } | null = null;
   try {
-    header = cut < 0 ? null : JSON.parse(text.slice(0, cut));
+    header = cut < 0 ? null : JSON.parse(bytes.toString('utf8', 0, cut));
   } catch {
     header = null;
   }
   if (!header || typeof header.rows !== 'number' || typeof header.checksum !== 'string') {
-    throw new Error(`export_ops_log_cleanup_page_text answered no page header: ${JSON.stringify(text.slice(0, 120))}`);
+    throw new Error(`export_ops_log_cleanup_page_text answered no page header: ${JSON.stringify(bytes.toString('utf8', 0, 120))}`);
   }
   const key = (value: unknown) => (typeof value === 'string' ? value : null);
   return {
-    rows: header.rows, ndjson: text.slice(cut + 1), checksum: header.checksum, lastCreatedAt: key(header.last_created_at), lastId: key(header.last_id),
+    rows: header.rows, ndjson: bytes.subarray(cut + 1), checksum: header.checksum, lastCreatedAt: key(header.last_created_at), lastId: key(header.last_id),
   };
 }

@@ -37,10 +37,15 @@ export interface RowKey {
   id: string;
 }
 
-/** One page of a part's rows, as NDJSON text exactly as the database wrote it. */
+/** One page of a part's rows, as NDJSON exactly as the database wrote it. */
 export interface Page {
   rows: number;
-  ndjson: string;
+  /**
+   * The NDJSON's UTF-8 bytes, one line per row, as they came over HTTP: what is hashed, counted
+   * and compressed, never decoded into a string (that would cost a decode and an encode per page,
+   * and put 1.6 MB strings on the heap).
+   */
+  ndjson: Buffer;
   /** Sum of a 64-bit hash of each row's version (id, xmin, finish time), as decimal text: what the delete recomputes. */
   checksum: string;
   lastCreatedAt: string | null;

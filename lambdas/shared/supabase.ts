@@ -23,17 +23,18 @@ export async function resolveServiceRoleKey(config: ExportOpsConfig, env: NodeJS
 }
 
 /** An answer in supabase-js's shape, so `must` unwraps it like any other. */
-export interface TextAnswer {
-  data: string | null;
+export interface MediaAnswer {
+  data: Buffer | null;
   error: { message: string; code?: string } | null;
 }
 
 /**
- * supabase-js with one call it lacks: `rpcText`, a function answered by its PostgREST media-type
- * handler as raw text (`Accept: text/plain`). postgrest-js parses every answer but CSV as JSON.
+ * supabase-js with one call it lacks: `rpcMedia`, a function answered by its PostgREST media-type
+ * handler (`Accept: <mediaType>`), as the bytes sent. postgrest-js parses every answer but CSV as
+ * JSON.
  */
 export type ServiceClient = SupabaseClient & {
-  rpcText(fn: string, args: Record<string, unknown>): Promise<TextAnswer>;
+  rpcMedia(fn: string, args: Record<string, unknown>, mediaType: string): Promise<MediaAnswer>;
 };
 
 /**
@@ -42,7 +43,7 @@ export type ServiceClient = SupabaseClient & {
  *
  * @example
  * const supabase = createServiceClient(config.supabaseUrl, await resolveServiceRoleKey(config));
- * const page = must('export_ops_log_cleanup_page_text', await supabase.rpcText('export_ops_log_cleanup_page_text', args));
+ * const page = must('export_ops_log_cleanup_page_text', await supabase.rpcMedia('export_ops_log_cleanup_page_text', args, 'text/plain'));
  */
 export function createServiceClient(url: string, serviceRoleKey: string, timeoutMs = SUPABASE_REQUEST_TIMEOUT_MS): ServiceClient {
   const timedFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
@@ -51,23 +52,22 @@ export function createServiceClient(url: string, serviceRoleKey: string, timeout
     global: { fetch: timedFetch },
   });
   const restUrl = new URL('rest/v1/', url.endsWith('/') ? url : `${url}/`);
-  const rpcText = async (fn: string, args: Record<string, unknown>): Promise<TextAnswer> => {
+  const rpcMedia = async (fn: string, args: Record<string, unknown>, mediaType: string): Promise<MediaAnswer> => {
     try {
       const response = await timedFetch(new URL(`rpc/${encodeURIComponent(fn)}`, restUrl), {
         method: 'POST',
         headers: {
-          apikey: serviceRoleKey, authorization: `Bearer ${serviceRoleKey}`, 'content-type': 'application/json', accept: 'text/plain',
+          apikey: serviceRoleKey, authorization: `Bearer ${serviceRoleKey}`, 'content-type': 'application/json', accept: mediaType,
         },
         body: JSON.stringify(args),
       });
-      const body = await response.text();
-      if (response.ok) return { data: body, error: null };
-      return { data: null, error: restError(response.status, body) };
+      if (response.ok) return { data: Buffer.from(await response.arrayBuffer()), error: null };
+      return { data: null, error: restError(response.status, await response.text()) };
     } catch (error) {
       return { data: null, error: { message: (error as Error).message } }; // no answer at all: network or timeout
     }
   };
-  return Object.assign(client, { rpcText });
+  return Object.assign(client, { rpcMedia });
 }
 
 /** PostgREST's error body ({ code, message }), or the status and text when the body is not one. */

@@ -71,3 +71,8 @@ language sql set search_path = '' as $$
 $$;
 
 select export_ops.restrict_functions_to_service_role();
+
+-- PostgREST learns of the new handler from its schema cache. Supabase reloads it on DDL itself
+-- (its pgrst_ddl_watch event trigger); this asks for it anyway, as PostgREST's docs advise after
+-- a migration, for a self-hosted PostgREST without that trigger.
+notify pgrst, 'reload schema';

@@ -1,4 +1,4 @@
-import { SupabaseLogStore } from '../../lambdas/log-cleanup/parts-store';
+import { readPage, SupabaseLogStore } from '../../lambdas/log-cleanup/parts-store';
 import type { ArchivePart, Page, RunParts } from '../../lambdas/log-cleanup/ports';
 import { createServiceClient, must, type ServiceClient, SupabaseRunLedger } from '../../lambdas/shared/supabase';
 import type { LocalStack } from '../../local/stack';
@@ -6,7 +6,7 @@ import { databaseMode, startTestStack } from '../support/stack';
 
 /**
  * A part's page as the job reads it: raw text through the media-type handler
- * (export_ops_log_cleanup_page_text, `Accept: text/plain`), and the JSON page kept for Lambdas
+ * (export_ops_log_cleanup_page_text, `Accept: text/plain`), read as bytes,, and the JSON page kept for Lambdas
  * deployed before 20261202000100, which must answer the same rows, byte for byte.
  */
 const USER = '00000000-0000-0000-0000-0000000000f3';
@@ -49,19 +49,19 @@ describe(`the log cleanup's page as text on ${databaseMode}`, () => {
   test('pages hold every row once, in order, each line the row as the database wrote it', async () => {
     const read = await pages(2);
     expect(read.map((p) => p.rows)).toEqual([2, 2, 1]);
-    const lines = read.flatMap((p) => p.ndjson.split('\n').slice(0, -1));
+    const lines = read.flatMap((p) => p.ndjson.toString('utf8').split('\n').slice(0, -1));
     const rows = lines.map((line) => JSON.parse(line) as { id: string; config: { note: string } });
     expect(rows.map((r) => r.config.note)).toEqual([0, 1, 2, 3, 4].map((i) => `${AWKWARD} ${i}`));
     const { rows: expected } = await stack.db.query<{ line: string }>(
       `select row_to_json(e)::text as line from public.export_logs e where user_id = $1 order by created_at, id`, [USER]);
     // The job's lines carry one more field (finished_at); the rest is the database's own text.
     expect(lines.map((l) => l.replace(/,"finished_at":[^,}]*\}$/, '}'))).toEqual(expected.map((r) => r.line));
-    expect(read.every((p) => p.ndjson.endsWith('\n'))).toBe(true);
+    expect(read.every((p) => p.ndjson.at(-1) === 0x0a)).toBe(true);
   });
 
   test('the JSON page, kept for older Lambdas, answers what the text page does', async () => {
     const args = { p_run_id: runId, p_part_key: part.part_key, p_after_created_at: null, p_after_id: null, p_limit: 3, p_lease_seconds: 300 };
-    const text = must<string>('text page', await client.rpcText('export_ops_log_cleanup_page_text', args));
+    const text = must<Buffer>('text page', await client.rpcMedia('export_ops_log_cleanup_page_text', args, 'text/plain')).toString('utf8');
     const json = must<{ rows: number; ndjson: string; checksum: string; last_created_at: string; last_id: string }>(
       'json page', await client.rpc('export_ops_log_cleanup_page', args));
     const [header, ...rest] = text.split('\n');
@@ -71,10 +71,25 @@ describe(`the log cleanup's page as text on ${databaseMode}`, () => {
   });
 
   test('a page of a part the run does not hold is refused, as before', async () => {
-    const answer = await client.rpcText('export_ops_log_cleanup_page_text', {
+    const answer = await client.rpcMedia('export_ops_log_cleanup_page_text', {
       p_run_id: '00000000-0000-0000-0000-000000000000', p_part_key: part.part_key, p_after_created_at: null, p_after_id: null, p_limit: 3, p_lease_seconds: 300,
-    });
+    }, 'text/plain');
     expect(answer.data).toBeNull();
     expect(answer.error?.message).toMatch(/part/);
+  });
+});
+
+describe('a page answer that is not one', () => {
+  test.each([
+    ['no header line', '{"rows":1,"checksum":"1"}'],
+    ['a header that is not JSON', '<html>gateway</html>\n{"id":1}\n'],
+    ['a header without rows', '{"checksum":"1"}\n'],
+    ['an empty answer', ''],
+  ])('%s is refused, naming what came', (_, body) => {
+    expect(() => readPage(Buffer.from(body))).toThrow(/answered no page header/);
+  });
+  test('a header and its lines are split on the first newline, the lines left as bytes', () => {
+    const page = readPage(Buffer.from('{"rows":1,"checksum":"7","last_created_at":"t","last_id":"i"}\n{"a":"\u00e9"}\n'));
+    expect(page).toEqual({ rows: 1, checksum: '7', lastCreatedAt: 't', lastId: 'i', ndjson: Buffer.from('{"a":"\u00e9"}\n') });
   });
 });

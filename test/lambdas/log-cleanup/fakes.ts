@@ -212,7 +212,7 @@ class FakeRunParts implements RunParts {
       if (page.length > 0) {
         yield {
           rows: page.length,
-          ndjson: `${lines.join('\n')}\n`,
+          ndjson: Buffer.from(`${lines.join('\n')}\n`),
           checksum: lines.reduce((sum, l) => sum + hash64(l), 0n).toString(),
           lastCreatedAt: last.created_at,
           lastId: last.id,

@@ -275,7 +275,7 @@ describe('archive writer (fed pages, no database)', () => {
   const part = { part_key: 'p1', object_key: 'k/p1.ndjson.gz', manifest_key: 'k/p1.manifest.json', selector: { kind: 'age', cutoff: '2026-10-30T00:00:00Z' } } as ArchivePart;
   const page = (lines: { created_at: string; id: string }[]): Page => ({
     rows: lines.length,
-    ndjson: lines.map((l) => `${JSON.stringify(l)}\n`).join(''),
+    ndjson: Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join('')),
     checksum: String(lines.length),
     lastCreatedAt: lines[lines.length - 1]?.created_at ?? null,
     lastId: lines[lines.length - 1]?.id ?? null,

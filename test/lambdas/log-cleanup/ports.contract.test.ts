@@ -110,9 +110,9 @@ async function readPart(parts: RunParts, part: ArchivePart, pageRows: number) {
   let checksum = 0n;
   for await (const page of parts.rows(part.part_key, pageRows)) {
     sizes.push(page.rows);
-    ndjson += page.ndjson;
+    ndjson += page.ndjson.toString('utf8');
     checksum += BigInt(page.checksum);
-    const lines = page.ndjson.split('\n').filter(Boolean);
+    const lines = page.ndjson.toString('utf8').split('\n').filter(Boolean);
     expect(lines).toHaveLength(page.rows);
     ids.push(...lines.map((l) => (JSON.parse(l) as { id: string }).id));
     expect(page.lastId).toBe(ids[ids.length - 1]);
@@ -191,7 +191,7 @@ describeContract('log-cleanup ports contract', [fake, real], (world) => {
     const seen: string[] = [];
     let added = '';
     for await (const page of parts.rows(claim.part.part_key, 2)) {
-      seen.push(...page.ndjson.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id));
+      seen.push(...page.ndjson.toString('utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id));
       if (seen.length === 2) {
         await w.deleteLog(ids[4]);
         added = await w.addLog({ createdAt: inMonth(w, 2, 13) });
