@@ -6,7 +6,7 @@ import { parseCommand } from '../cli/args';
 import { EXIT } from '../cli/exit-codes';
 import { withSection } from '../lib/settings-docs';
 import { printHostSpeed } from './host';
-import { beginBench, printed } from './support';
+import { beginBench, print, printed } from './support';
 
 /**
  * `npm run bench`: speed and memory figures of each job on the local stack, printed, never
@@ -71,7 +71,10 @@ export async function main(argv: string[]): Promise<number> {
   await printHostSpeed(probeUrl, 'at start');
   for (const name of names) {
     beginBench(name);
+    const started = performance.now();
     await (await BENCHES[name]()).bench(options);
+    // What a run costs, seeding included: a full run has to fit beside other work.
+    print('wall time of this bench, seeding included, min', ((performance.now() - started) / 60_000).toFixed(1));
   }
   beginBench('host');
   await printHostSpeed(probeUrl, 'at end');
