@@ -8,7 +8,7 @@ import { stateMachineDefinitions } from '../test/support/sfn/definitions';
 import { LambdaService } from '../test/support/sfn/lambda-service';
 import { LocalStepFunctions } from '../test/support/sfn/local-step-functions';
 import type { BenchOptions } from './main';
-import { print, startBenchStack } from './support';
+import { print, settleServer, startBenchStack } from './support';
 
 /** Injected latency of every Storage remove() (real Storage: 1.2-4.5 s for 1000 names). */
 const REMOVE_LATENCY_MS = 1_000;
@@ -27,6 +27,7 @@ async function drainOnce(options: BenchOptions, files: number, workers: number):
   try {
     await seedExports({ db: stack.db, storageDir: stack.storageDir, supabaseUrl: stack.supabase.url },
       { count: files, mix: 'expired-files', malformed: false, now: new Date(Date.now() - 60_000) });
+    await settleServer(options.databaseUrl);
     Object.assign(process.env, stack.env, { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' });
     stack.supabase.faults.add({ method: 'DELETE', path: '/storage/v1/object/exports', times: Number.POSITIVE_INFINITY, fault: { delay: REMOVE_LATENCY_MS } });
     const lambda = new LambdaService({ [m.functionArn]: { handler: fileCleanupHandler, budgetMs: BUDGET_MS } });

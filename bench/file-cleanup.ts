@@ -3,12 +3,13 @@ import { seedExports } from '../local/seed';
 import type { LocalStack } from '../local/stack';
 import type { BenchOptions } from './main';
 import { invokeBundle, peakRssFigure } from './run-job';
-import { print, spread, startBenchStack } from './support';
+import { print, settleServer, spread, startBenchStack } from './support';
 
 /** Fresh stack on a scratch database, seeded with `count` expired exports that all have files. */
 async function seededStack(options: BenchOptions, count: number): Promise<LocalStack> {
   const stack = await startBenchStack(options.databaseUrl);
   await seedExports({ db: stack.db, storageDir: stack.storageDir, supabaseUrl: stack.supabase.url }, { count, mix: 'expired-files', malformed: false });
+  await settleServer(options.databaseUrl);
   return stack;
 }
 

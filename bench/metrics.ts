@@ -4,7 +4,7 @@ import { loadConfig } from '../lambdas/shared/config';
 import { createServiceClient } from '../lambdas/shared/supabase';
 import type { Database } from '../local/db/database';
 import type { BenchOptions } from './main';
-import { collectGarbage, median, print, spread, startBenchStack, trackPeakRss } from './support';
+import { collectGarbage, median, print, settleServer, spread, startBenchStack, trackPeakRss } from './support';
 
 /**
  * Metrics job: one hour aggregated in SQL among a large table (ms per window, answer bytes), and
@@ -176,6 +176,7 @@ export async function bench(options: BenchOptions): Promise<void> {
     const supabase = createServiceClient(stack.env.SUPABASE_URL, stack.serviceRoleKey, 600_000);
     const now = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
     const { historyStart, crowdedStarts, seedMs } = await seedHistory(stack.db, background, crowded, now);
+    await settleServer(options.databaseUrl);
     print(`rows inserted (generate_series, ${INSERT_CHUNK_ROWS.toLocaleString('en')} per statement, ${INSERT_STREAMS} at once)`, `${background.toLocaleString('en')} in ${(seedMs / 1000).toFixed(1)} s`);
 
     // One hour among the background rows, over TIMED_WINDOWS different hours (after one warm-up call).

@@ -7,7 +7,7 @@ import {
 } from '../test/support/live-migration';
 import { BACKFILL_BATCH_ROWS } from '../lambdas/shared/backfill';
 import type { BenchOptions } from './main';
-import { print, spread } from './support';
+import { print, settleServer, spread } from './support';
 
 /** Rows per backfill call, as the jobs call it. */
 const STEP = BACKFILL_BATCH_ROWS;
@@ -93,6 +93,7 @@ export async function bench(options: BenchOptions): Promise<void> {
   try {
     const seeded = performance.now();
     await seedLiveProject(template.url, rows);
+    await settleServer(options.databaseUrl);
     print('rows in export_logs before the migration', rows.toLocaleString('en-US'));
     print('seed (insert, vacuum analyze, snapshot)', ms(performance.now() - seeded));
     const results: MigrationRun[] = [];
